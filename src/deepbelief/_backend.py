@@ -1,0 +1,54 @@
+"""Where torch meets the NumPy-facing API: devices, generators, input checks."""
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device):
+    """Turn ``"auto" | "cpu" | "cuda"`` into a ``torch.device``; "auto" prefers CUDA."""
+    if device not in DEVICES and not (isinstance(device, str) and device.startswith("cuda:")):
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}.")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was asked for but torch sees no CUDA GPU; use device='cpu' or 'auto'."
+        )
+    return torch.device(device)
+
+
+def make_generator(random_state, device):
+    """A torch generator on ``device`` seeded from a NumPy ``RandomState`` (or int / None).
+
+    Global torch seeding is never touched, so library calls do not disturb the user's RNG.
+    """
+    rng = check_random_state(random_state)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+    return generator
+
+
+def to_tensor(X, device, dtype=torch.float32):
+    """A NumPy array as a tensor on ``device`` (zero-copy on CPU when the dtype matches)."""
+    array = np.ascontiguousarray(X, dtype=np.float32 if dtype == torch.float32 else np.float64)
+    return torch.from_numpy(array).to(device)
+
+
+def to_numpy(tensor):
+    return tensor.detach().cpu().numpy()
+
+
+def check_unit_range(X, kind, what="X"):
+    """Bernoulli units hold probabilities: refuse values outside [0, 1] with a fix in the message."""
+    if kind != "bernoulli":
+        return
+    low, high = float(np.min(X)), float(np.max(X))
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"{what} has values in [{low:g}, {high:g}] but bernoulli visible units need values "
+            "in [0, 1]: scale the data (e.g. divide 8-bit pixels by 255, or use "
+            "sklearn.preprocessing.MinMaxScaler), or use visible='gaussian' for real-valued data."
+        )

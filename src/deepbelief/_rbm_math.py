@@ -1,0 +1,91 @@
+"""The formulas of an RBM, as small functions on torch tensors.
+
+Energy with Bernoulli or unit-variance Gaussian units on either side::
+
+    E(v, h) = vis(v) + hid(h) - v W^T h
+    vis(v)  = -b.v              (bernoulli)    or  |v - b|^2 / 2   (gaussian)
+    hid(h)  = -c.h              (bernoulli)    or  |h - c|^2 / 2   (gaussian)
+
+``W`` has the layout of scikit-learn's ``components_``: shape (n_hidden, n_visible).
+Everything here works on a batch ``(B, n)`` and never touches global torch state.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+UNIT_TYPES = ("bernoulli", "gaussian")
+
+
+def mean_hiddens(v, W, c, hidden):
+    """E[h | v]: sigmoid of the input for Bernoulli units, the input itself for Gaussian."""
+    x = torch.addmm(c, v, W.T)  # (B, n_hidden)
+    return torch.sigmoid_(x) if hidden == "bernoulli" else x
+
+
+def mean_visibles(h, W, b, visible):
+    """E[v | h]: sigmoid of the input for Bernoulli units, the input itself for Gaussian."""
+    x = torch.addmm(b, h, W)  # (B, n_visible)
+    return torch.sigmoid_(x) if visible == "bernoulli" else x
+
+
+def sample_units(mean, kind, generator):
+    """Draw states given their means: Bernoulli coin flips or unit-variance Gaussian noise."""
+    if kind == "bernoulli":
+        return torch.bernoulli(mean, generator=generator)
+    noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    return noise.add_(mean)
+
+
+def free_energy(v, W, b, c, visible, hidden):
+    """F(v) = -log sum_h exp(-E(v, h)), shape (B,). Gaussian hiddens integrate in closed form."""
+    x = torch.addmm(c, v, W.T)  # (B, n_hidden)
+    if visible == "bernoulli":
+        vis = -(v @ b)
+    else:
+        vis = 0.5 * ((v - b) ** 2).sum(dim=1)
+    if hidden == "bernoulli":
+        hid = -F.softplus(x).sum(dim=1)
+    else:
+        # int exp(-(h - c)^2 / 2 + h (Wv)) dh = sqrt(2 pi) exp(c Wv + (Wv)^2 / 2)
+        wv = x - c
+        hid = -(c * wv + 0.5 * wv**2).sum(dim=1) - 0.5 * W.shape[0] * math.log(2 * math.pi)
+    return vis + hid
+
+
+def gibbs_chain(h, W, b, c, visible, hidden, n_steps, generator):
+    """Run ``n_steps`` of h -> v -> h from hidden states ``h``.
+
+    Returns the last visible sample, the mean of the last hiddens given it, and a sample of them.
+    """
+    v = h_mean = None
+    for _ in range(n_steps):
+        v = sample_units(mean_visibles(h, W, b, visible), visible, generator)
+        h_mean = mean_hiddens(v, W, c, hidden)
+        h = sample_units(h_mean, hidden, generator)
+    return v, h_mean, h
+
+
+def pseudo_log_likelihood(v, W, b, c, hidden, chunk_size=64):
+    """Exact sum over every visible unit i of log p(v_i | v_-i) for binary ``v``, shape (B,).
+
+    Flipping unit i changes the hidden input by +-W[:, i], so all flips of a chunk of rows are
+    one broadcast instead of n_visible free-energy evaluations.
+    """
+    out = torch.empty(v.shape[0], dtype=v.dtype, device=v.device)
+    for start in range(0, v.shape[0], chunk_size):
+        vc = v[start : start + chunk_size]  # (B, V)
+        sign = 1.0 - 2.0 * vc  # +1 where the flip turns a unit on
+        x = torch.addmm(c, vc, W.T)  # (B, H)
+        x_flip = x[:, None, :] + sign[:, :, None] * W.T[None, :, :]  # (B, V, H)
+        if hidden == "bernoulli":
+            hid_flip = -F.softplus(x_flip).sum(dim=2)
+            hid = -F.softplus(x).sum(dim=1)
+        else:
+            hid_flip = -(0.5 * x_flip**2).sum(dim=2)
+            hid = -(0.5 * x**2).sum(dim=1)
+        # F(flipped) - F(v) = -b_i sign_i + change of the hidden term; c^2 terms cancel
+        delta = -sign * b + (hid_flip - hid[:, None])  # (B, V)
+        out[start : start + chunk_size] = F.logsigmoid(delta).sum(dim=1)
+    return out

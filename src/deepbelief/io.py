@@ -1,0 +1,173 @@
+"""Model files: tensors in safetensors plus a JSON description. Loading never runs code.
+
+A file holds the constructor parameters, the fitted arrays and the training state (momentum
+buffers, persistent chains, the random generator), so a loaded model predicts exactly as the saved
+one did and training can resume where it stopped. A SHA-256 over the description and every tensor
+catches files that were edited or damaged after saving.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save as _safetensors_bytes
+
+FORMAT = "deepbelief"
+FORMAT_VERSION = 1
+_CLASSES = {}
+
+
+def register(cls):
+    """Class decorator: make ``cls`` loadable by name from a model file."""
+    _CLASSES[cls.__name__] = cls
+    return cls
+
+
+class SaveLoadMixin:
+    """Adds ``save(path)``; the class provides ``_get_state`` and ``_set_state``."""
+
+    def save(self, path):
+        """Write the model to ``path`` atomically (a crash never leaves half a file).
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        return save(self, path)
+
+
+def atomic_write_bytes(path, data):
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _encode(value):
+    """JSON-able form of a parameter value; tuples are tagged so they come back as tuples."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.random.RandomState):
+        return None  # the generator's state is saved separately as training state
+    raise TypeError(f"cannot store parameter value {value!r} of type {type(value).__name__}")
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _digest(description, arrays):
+    h = hashlib.sha256(description.encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def save(estimator, path):
+    """Save a fitted deepbelief estimator to ``path`` (conventionally ``*.safetensors``)."""
+    from . import __version__
+
+    if type(estimator).__name__ not in _CLASSES:
+        raise TypeError(f"{type(estimator).__name__} is not a deepbelief model; cannot save it.")
+    arrays, state = estimator._get_state()
+    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    description = json.dumps(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "class": type(estimator).__name__,
+            "library_version": __version__,
+            "params": _encode(estimator.get_params(deep=False)),
+            "state": _encode(state),
+        },
+        sort_keys=True,
+    )
+    metadata = {"deepbelief": description, "sha256": _digest(description, arrays)}
+    return atomic_write_bytes(path, _safetensors_bytes(arrays, metadata=metadata))
+
+
+def load(path):
+    """Load a model saved by ``save``. Only tensors and JSON are read; no code runs.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        The file is not a deepbelief model, is damaged, or was edited after saving.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            arrays = {name: f.get_tensor(name) for name in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ValueError(
+            f"{path} is not a readable deepbelief model file (damaged, truncated or another "
+            f"format): {exc}"
+        ) from None
+    if "deepbelief" not in metadata or "sha256" not in metadata:
+        raise ValueError(f"{path} is a safetensors file but not a deepbelief model (no description).")
+    description = metadata["deepbelief"]
+    if _digest(description, arrays) != metadata["sha256"]:
+        raise ValueError(
+            f"{path} failed its integrity check: the file was modified or damaged after it was "
+            "saved. Re-train or restore the model from a good copy."
+        )
+    info = json.loads(description)
+    if info.get("format") != FORMAT or info.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format {info.get('format')!r} version {info.get('format_version')!r}; "
+            f"this deepbelief reads {FORMAT!r} up to version {FORMAT_VERSION}: upgrade deepbelief."
+        )
+    cls = _CLASSES.get(info.get("class"))
+    if cls is None:
+        raise ValueError(f"{path} holds an unknown model class {info.get('class')!r}.")
+    estimator = cls(**_decode(info["params"]))
+    estimator._set_state(arrays, _decode(info["state"]))
+    return estimator
+
+
+def random_state_to_saved(rng):
+    """A NumPy RandomState as (array, JSON) so resumed training draws the same numbers."""
+    kind, keys, pos, has_gauss, cached = rng.get_state()
+    return keys, {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def random_state_from_saved(keys, info):
+    rng = np.random.RandomState()
+    rng.set_state((info["kind"], keys, info["pos"], info["has_gauss"], info["cached"]))
+    return rng

@@ -1,0 +1,481 @@
+"""The Restricted Boltzmann Machine as a scikit-learn transformer computed with PyTorch."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _rbm_math as m
+from ._backend import check_unit_range, make_generator, resolve_device, to_numpy, to_tensor
+from ._progress import progress
+from .io import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
+
+
+def momentum_schedule(momentum, n_epochs):
+    """Momentum for each epoch: a constant, or a (start, end) pair ramped linearly."""
+    if isinstance(momentum, Real):
+        return [float(momentum)] * n_epochs
+    start, end = momentum
+    if n_epochs == 1:
+        return [float(start)]
+    return [start + (end - start) * e / (n_epochs - 1) for e in range(n_epochs)]
+
+
+def _check_momentum(momentum):
+    values = [momentum] if isinstance(momentum, Real) else list(momentum)
+    if len(values) not in (1, 2) or not all(isinstance(x, Real) and 0 <= x < 1 for x in values):
+        raise ValueError(
+            f"momentum must be a number in [0, 1) or a (start, end) pair of such numbers, "
+            f"got {momentum!r}."
+        )
+
+
+@register
+class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
+    """Restricted Boltzmann Machine trained with contrastive divergence (CD-k) or PCD.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of hidden units.
+    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+        Visible units. Bernoulli units need data in [0, 1]; Gaussian units have unit variance,
+        so standardize real-valued data first.
+    hidden : {"bernoulli", "gaussian"}, default="bernoulli"
+        Hidden units. Gaussian (linear) hiddens suit the code layer of a deep autoencoder.
+    method : {"cd", "pcd"}, default="cd"
+        Contrastive divergence restarts the chains at the data; persistent CD keeps them running.
+    k : int, default=1
+        Gibbs steps per update.
+    learning_rate : float, default=0.1
+        Step size for the batch-averaged gradient. Gaussian units usually need about 0.001-0.01.
+    batch_size : int, default=100
+        Examples per update.
+    n_iter : int, default=10
+        Epochs (passes over the data).
+    momentum : float or (float, float), default=0.5
+        Momentum, or a (start, end) pair ramped linearly over the epochs (e.g. (0.5, 0.9)).
+    weight_decay : float, default=0.0
+        Penalty strength on the weights (not the biases).
+    penalty : {"l2", "l1"}, default="l2"
+        Kind of weight decay.
+    learning_rate_decay : float, default=1.0
+        The learning rate is multiplied by this after every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and sampling. The same seed gives the same model on CPU.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where to compute; "auto" uses a CUDA GPU when present.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar; 2 also prints a line per epoch.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Weights ``W``.
+    intercept_hidden_ : ndarray of shape (n_components,)
+    intercept_visible_ : ndarray of shape (n_features,)
+    history_ : dict of lists
+        Per epoch: ``epoch``, ``reconstruction_error`` (mean squared error per pixel of
+        v -> h -> v), ``time`` (seconds), ``learning_rate``, ``momentum``; and
+        ``batch_reconstruction_error`` (one list per epoch).
+    n_features_in_ : int
+    n_iter_ : int
+        Epochs trained so far.
+
+    References
+    ----------
+    Hinton, G. E. (2002). Training products of experts by minimizing contrastive divergence.
+    Tieleman, T. (2008). Training RBMs using approximations to the likelihood gradient.
+    Hinton, G. E. (2010). A practical guide to training restricted Boltzmann machines.
+
+    Examples
+    --------
+    >>> from deepbelief import RBM
+    >>> import numpy as np
+    >>> X = (np.random.RandomState(0).rand(50, 16) > 0.5).astype(float)
+    >>> rbm = RBM(n_components=8, n_iter=2, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (50, 8)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "visible": [StrOptions(set(m.UNIT_TYPES))],
+        "hidden": [StrOptions(set(m.UNIT_TYPES))],
+        "method": [StrOptions({"cd", "pcd"})],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left"), tuple, list],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "penalty": [StrOptions({"l2", "l1"})],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        visible="bernoulli",
+        hidden="bernoulli",
+        method="cd",
+        k=1,
+        learning_rate=0.1,
+        batch_size=100,
+        n_iter=10,
+        momentum=0.5,
+        weight_decay=0.0,
+        penalty="l2",
+        learning_rate_decay=1.0,
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.visible = visible
+        self.hidden = hidden
+        self.method = method
+        self.k = k
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.penalty = penalty
+        self.learning_rate_decay = learning_rate_decay
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, callback=None):
+        """Train from scratch for ``n_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        callback : callable, optional
+            Called as ``callback(self, epoch)`` after every epoch (for snapshots).
+
+        Returns
+        -------
+        self : RBM
+        """
+        _check_momentum(self.momentum)
+        X = self._validate_X(X, reset=True)
+        self.random_state_ = check_random_state(self.random_state)
+        self._init_params(X.shape[1])
+        self._train(X, self.n_iter, callback)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch over ``X``, initialising on the first call.
+
+        Returns
+        -------
+        self : RBM
+        """
+        _check_momentum(self.momentum)
+        first = not hasattr(self, "components_")
+        X = self._validate_X(X, reset=first)
+        if first:
+            self.random_state_ = check_random_state(self.random_state)
+            self._init_params(X.shape[1])
+        self._train(X, 1, None)
+        return self
+
+    def _init_params(self, n_features):
+        # Small random weights (Hinton's guide: N(0, 0.01^2)); zero biases.
+        W = self.random_state_.normal(0.0, 0.01, (self.n_components, n_features))
+        self.components_ = W.astype(np.float32)
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype=np.float32)
+        self.intercept_visible_ = np.zeros(n_features, dtype=np.float32)
+        self._velocity = None
+        self._persistent = None
+        self.history_ = {
+            "epoch": [],
+            "reconstruction_error": [],
+            "time": [],
+            "learning_rate": [],
+            "momentum": [],
+            "batch_reconstruction_error": [],
+        }
+        self.n_iter_ = 0
+
+    def _train(self, X, n_epochs, callback):
+        device = resolve_device(self.device)
+        generator = make_generator(self.random_state_, device)
+        data = to_tensor(X, device)
+        W, b, c = (to_tensor(p, device) for p in self._param_arrays())
+        params = (W, b, c)
+        velocity = (
+            [torch.zeros_like(p) for p in params]
+            if self._velocity is None
+            else [to_tensor(v, device) for v in self._velocity]
+        )
+        persistent = None if self._persistent is None else to_tensor(self._persistent, device)
+        n_samples = data.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+        n_batches = -(-n_samples // batch_size)
+        epochs_before = self.n_iter_
+        schedule = momentum_schedule(self.momentum, epochs_before + n_epochs)[epochs_before:]
+        bar = progress(
+            total=n_epochs * n_batches, desc="RBM", unit="batch", verbose=self.verbose
+        )
+        with torch.inference_mode(), bar:
+            for e in range(n_epochs):
+                epoch = epochs_before + e
+                lr = self.learning_rate * self.learning_rate_decay**epoch
+                mom = schedule[e]
+                start = time.perf_counter()
+                order = torch.randperm(n_samples, generator=generator, device=device)
+                errors = torch.empty(n_batches, device=device)
+                for i in range(n_batches):
+                    v0 = data[order[i * batch_size : (i + 1) * batch_size]]
+                    persistent, errors[i] = self._update(
+                        v0, params, velocity, persistent, lr, mom, generator
+                    )
+                    bar.update(1)
+                batch_errors = to_numpy(errors).astype(float).tolist()
+                if not (torch.isfinite(W).all() and np.all(np.isfinite(batch_errors))):
+                    raise FloatingPointError(
+                        f"RBM training diverged in epoch {epoch + 1} (weights or reconstruction "
+                        f"error became NaN or infinite): lower learning_rate (now "
+                        f"{self.learning_rate:g}) or momentum (now {mom:g})"
+                        + (
+                            "; gaussian units also need standardized data (zero mean, unit variance)."
+                            if "gaussian" in (self.visible, self.hidden)
+                            else "."
+                        )
+                    )
+                self._store(params, velocity, persistent)
+                self._record(epoch, batch_errors, time.perf_counter() - start, lr, mom, bar)
+                if callback is not None:
+                    callback(self, epoch)
+
+    def _update(self, v0, params, velocity, persistent, lr, mom, generator):
+        """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
+        W, b, c = params
+        h0_mean = m.mean_hiddens(v0, W, c, self.hidden)  # (B, H)
+        h0 = m.sample_units(h0_mean, self.hidden, generator)
+        error = ((v0 - m.mean_visibles(h0, W, b, self.visible)) ** 2).mean()
+        if self.method == "pcd":
+            if persistent is None or persistent.shape[0] != v0.shape[0]:
+                persistent = h0
+            start = persistent
+        else:
+            start = h0
+        vk, hk_mean, hk = m.gibbs_chain(start, W, b, c, self.visible, self.hidden, self.k, generator)
+        if self.method == "pcd":
+            persistent = hk
+        scale = 1.0 / v0.shape[0]
+        # <h v>_data - <h v>_model as one product: [h0; -hk]^T [v0; vk]
+        grad_W = torch.cat([h0_mean, -hk_mean]).T @ torch.cat([v0, vk])  # (H, V)
+        grad_W.mul_(scale)
+        if self.weight_decay:
+            penalty = W if self.penalty == "l2" else torch.sign(W)
+            grad_W.sub_(penalty, alpha=self.weight_decay)
+        grad_b = (v0.sum(0) - vk.sum(0)).mul_(scale)
+        grad_c = (h0_mean.sum(0) - hk_mean.sum(0)).mul_(scale)
+        for p, vel, g in zip(params, velocity, (grad_W, grad_b, grad_c)):
+            vel.mul_(mom).add_(g, alpha=lr)
+            p.add_(vel)
+        return persistent, error
+
+    def _param_arrays(self):
+        return self.components_, self.intercept_visible_, self.intercept_hidden_
+
+    def _store(self, params, velocity, persistent):
+        W, b, c = (to_numpy(p) for p in params)
+        # On CPU the tensors share memory with these arrays; copying keeps that explicit.
+        self.components_ = np.array(W, dtype=np.float32)
+        self.intercept_visible_ = np.array(b, dtype=np.float32)
+        self.intercept_hidden_ = np.array(c, dtype=np.float32)
+        self._velocity = [np.array(to_numpy(v)) for v in velocity]
+        self._persistent = None if persistent is None else np.array(to_numpy(persistent))
+
+    def _record(self, epoch, batch_errors, seconds, lr, mom, bar):
+        h = self.history_
+        h["epoch"].append(epoch + 1)
+        h["reconstruction_error"].append(float(np.mean(batch_errors)))
+        h["time"].append(seconds)
+        h["learning_rate"].append(lr)
+        h["momentum"].append(mom)
+        h["batch_reconstruction_error"].append(batch_errors)
+        self.n_iter_ = epoch + 1
+        bar.set_postfix(epoch=epoch + 1, recon=f"{h['reconstruction_error'][-1]:.4f}")
+        if self.verbose >= 2:
+            bar.write(
+                f"[RBM] epoch {epoch + 1}: reconstruction error "
+                f"{h['reconstruction_error'][-1]:.5f}, {seconds:.2f}s"
+            )
+
+    # ------------------------------------------------------------- inference
+    def _validate_X(self, X, reset=False):
+        X = validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
+        check_unit_range(X, self.visible)
+        return X
+
+    def _fitted_tensors(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        device = resolve_device(self.device)
+        return X.dtype, to_tensor(X, device), [to_tensor(p, device) for p in self._param_arrays()]
+
+    def transform(self, X):
+        """Hidden activations E[h | v] (p(h=1 | v) for Bernoulli hiddens).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components), float32 or float64 like ``X``
+        """
+        dtype, v, (W, _, c) = self._fitted_tensors(X)
+        with torch.inference_mode():
+            return to_numpy(m.mean_hiddens(v, W, c, self.hidden)).astype(dtype, copy=False)
+
+    def inverse_transform(self, H):
+        """Visible means E[v | h].
+
+        Parameters
+        ----------
+        H : array-like of shape (n_samples, n_components)
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        H = check_array(H, dtype=(np.float32, np.float64))
+        if H.shape[1] != self.n_components:
+            raise ValueError(
+                f"H has {H.shape[1]} columns but this RBM has n_components={self.n_components} "
+                "hidden units; pass one column per hidden unit."
+            )
+        device = resolve_device(self.device)
+        W, b, _ = (to_tensor(p, device) for p in self._param_arrays())
+        with torch.inference_mode():
+            V = m.mean_visibles(to_tensor(H, device), W, b, self.visible)
+        return to_numpy(V).astype(H.dtype, copy=False)
+
+    def reconstruct(self, X):
+        """v -> E[h | v] -> E[v | h]: the deterministic reconstruction, shape like ``X``."""
+        return self.inverse_transform(self.transform(X))
+
+    def gibbs(self, X, n_steps=1):
+        """Run ``n_steps`` Gibbs steps v -> h -> v from ``X``; returns the last visible sample."""
+        _, v, (W, b, c) = self._fitted_tensors(X)
+        generator = make_generator(self.random_state_, v.device)
+        with torch.inference_mode():
+            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, generator)
+            vk, _, _ = m.gibbs_chain(h, W, b, c, self.visible, self.hidden, n_steps, generator)
+        return to_numpy(vk).astype(float)
+
+    def sample(self, n_samples=16, n_steps=1000, return_chain=False):
+        """Draw digits from the model by running Gibbs chains from random visible states.
+
+        Returns the visible means E[v | h] of the last step, shape (n_samples, n_features); with
+        ``return_chain=True`` also the means after every step, shape (n_steps, n_samples, n_features).
+        """
+        check_is_fitted(self)
+        device = resolve_device(self.device)
+        generator = make_generator(self.random_state_, device)
+        W, b, c = (to_tensor(p, device) for p in self._param_arrays())
+        chain = []
+        with torch.inference_mode():
+            v = torch.rand((n_samples, W.shape[1]), generator=generator, device=device)
+            if self.visible == "bernoulli":
+                v = torch.bernoulli(v, generator=generator)
+            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, generator)
+            v_mean = m.mean_visibles(h, W, b, self.visible)
+            for _ in range(n_steps):
+                v = m.sample_units(v_mean, self.visible, generator)
+                h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, generator)
+                v_mean = m.mean_visibles(h, W, b, self.visible)
+                if return_chain:
+                    chain.append(to_numpy(v_mean))
+        last = to_numpy(v_mean).astype(float)
+        return (last, np.stack(chain).astype(float)) if return_chain else last
+
+    def free_energy(self, X):
+        """F(v) = -log sum_h exp(-E(v, h)) for each row, shape (n_samples,)."""
+        _, v, (W, b, c) = self._fitted_tensors(X)
+        with torch.inference_mode():
+            return to_numpy(m.free_energy(v, W, b, c, self.visible, self.hidden)).astype(float)
+
+    def _has_binary_visibles(self):
+        return self.visible == "bernoulli"
+
+    @available_if(_has_binary_visibles)
+    def score_samples(self, X):
+        """Pseudo-log-likelihood: the sum over every pixel i of log p(v_i | v_-i), exact.
+
+        Defined for Bernoulli visible units; each row of ``X`` is binarised at 0.5 first.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        _, v, (W, b, c) = self._fitted_tensors(X)
+        with torch.inference_mode():
+            binary = (v > 0.5).to(v.dtype)
+            return to_numpy(m.pseudo_log_likelihood(binary, W, b, c, self.hidden)).astype(float)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------ model files
+    def _get_state(self):
+        check_is_fitted(self)
+        arrays = {
+            "components_": self.components_,
+            "intercept_hidden_": self.intercept_hidden_,
+            "intercept_visible_": self.intercept_visible_,
+        }
+        keys, rng_info = random_state_to_saved(self.random_state_)
+        arrays["random_state_.keys"] = keys
+        for i, v in enumerate(self._velocity or []):
+            arrays[f"velocity.{i}"] = v
+        if self._persistent is not None:
+            arrays["persistent"] = self._persistent
+        state = {
+            "n_features_in_": int(self.n_features_in_),
+            "n_iter_": int(self.n_iter_),
+            "history_": self.history_,
+            "random_state_": rng_info,
+        }
+        return arrays, state
+
+    def _set_state(self, arrays, state):
+        self.components_ = arrays["components_"]
+        self.intercept_hidden_ = arrays["intercept_hidden_"]
+        self.intercept_visible_ = arrays["intercept_visible_"]
+        if self.components_.shape != (len(self.intercept_hidden_), len(self.intercept_visible_)):
+            raise ValueError("model file is inconsistent: weight and bias shapes do not match.")
+        velocity = [arrays[f"velocity.{i}"] for i in range(3) if f"velocity.{i}" in arrays]
+        self._velocity = velocity or None
+        self._persistent = arrays.get("persistent")
+        self.random_state_ = random_state_from_saved(arrays["random_state_.keys"], state["random_state_"])
+        self.n_features_in_ = state["n_features_in_"]
+        self.n_iter_ = state["n_iter_"]
+        self.history_ = state["history_"]
+        return self
