@@ -47,8 +47,9 @@ def check_unit_range(X, kind, what="X"):
         return
     low, high = float(np.min(X)), float(np.max(X))
     if low < 0.0 or high > 1.0:
+        found = "Negative values in data" if low < 0.0 else "Values above 1 in data"
         raise ValueError(
-            f"{what} has values in [{low:g}, {high:g}] but bernoulli visible units need values "
-            "in [0, 1]: scale the data (e.g. divide 8-bit pixels by 255, or use "
+            f"{found}: {what} has values in [{low:g}, {high:g}] but bernoulli visible units need "
+            "values in [0, 1]. Scale the data (e.g. divide 8-bit pixels by 255, or use "
             "sklearn.preprocessing.MinMaxScaler), or use visible='gaussian' for real-valued data."
         )

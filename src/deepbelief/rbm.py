@@ -1,5 +1,6 @@
 """The Restricted Boltzmann Machine as a scikit-learn transformer computed with PyTorch."""
 
+import sys
 import time
 from numbers import Integral, Real
 
@@ -219,14 +220,15 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         device = resolve_device(self.device)
         generator = make_generator(self.random_state_, device)
         data = to_tensor(X, device)
-        W, b, c = (to_tensor(p, device) for p in self._param_arrays())
+        # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
+        W, b, c = (to_tensor(p, device).clone() for p in self._param_arrays())
         params = (W, b, c)
         velocity = (
             [torch.zeros_like(p) for p in params]
             if self._velocity is None
-            else [to_tensor(v, device) for v in self._velocity]
+            else [to_tensor(v, device).clone() for v in self._velocity]
         )
-        persistent = None if self._persistent is None else to_tensor(self._persistent, device)
+        persistent = None if self._persistent is None else to_tensor(self._persistent, device).clone()
         n_samples = data.shape[0]
         batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
@@ -268,32 +270,44 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
     def _update(self, v0, params, velocity, persistent, lr, mom, generator):
         """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
+        grads, persistent, error = self._gradient(v0, params, persistent, generator)
+        if self.weight_decay:
+            W = params[0]
+            penalty = W if self.penalty == "l2" else torch.sign(W)
+            grads[0].sub_(penalty, alpha=self.weight_decay)
+        for p, vel, g in zip(params, velocity, grads):
+            vel.mul_(mom).add_(g, alpha=lr)
+            p.add_(vel)
+        return persistent, error
+
+    def _gradient(self, v0, params, persistent, generator):
+        """CD-k / PCD-k estimate of the log-likelihood gradient for (W, b, c), batch-averaged.
+
+        Returns the gradients, the persistent chain's hidden states (PCD) and the batch's
+        reconstruction error (mean squared error per pixel of v -> h -> v).
+        """
         W, b, c = params
         h0_mean = m.mean_hiddens(v0, W, c, self.hidden)  # (B, H)
         h0 = m.sample_units(h0_mean, self.hidden, generator)
         error = ((v0 - m.mean_visibles(h0, W, b, self.visible)) ** 2).mean()
+        n = v0.shape[0]
         if self.method == "pcd":
-            if persistent is None or persistent.shape[0] != v0.shape[0]:
-                persistent = h0
-            start = persistent
+            # One chain per batch row, kept across batches; a short last batch uses the first n.
+            if persistent is None or persistent.shape[0] < n:
+                persistent = h0.clone()
+            start = persistent[:n]
         else:
             start = h0
         vk, hk_mean, hk = m.gibbs_chain(start, W, b, c, self.visible, self.hidden, self.k, generator)
         if self.method == "pcd":
-            persistent = hk
-        scale = 1.0 / v0.shape[0]
+            persistent[:n] = hk
+        scale = 1.0 / n
         # <h v>_data - <h v>_model as one product: [h0; -hk]^T [v0; vk]
         grad_W = torch.cat([h0_mean, -hk_mean]).T @ torch.cat([v0, vk])  # (H, V)
         grad_W.mul_(scale)
-        if self.weight_decay:
-            penalty = W if self.penalty == "l2" else torch.sign(W)
-            grad_W.sub_(penalty, alpha=self.weight_decay)
         grad_b = (v0.sum(0) - vk.sum(0)).mul_(scale)
         grad_c = (h0_mean.sum(0) - hk_mean.sum(0)).mul_(scale)
-        for p, vel, g in zip(params, velocity, (grad_W, grad_b, grad_c)):
-            vel.mul_(mom).add_(g, alpha=lr)
-            p.add_(vel)
-        return persistent, error
+        return [grad_W, grad_b, grad_c], persistent, error
 
     def _param_arrays(self):
         return self.components_, self.intercept_visible_, self.intercept_hidden_
@@ -320,7 +334,8 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         if self.verbose >= 2:
             bar.write(
                 f"[RBM] epoch {epoch + 1}: reconstruction error "
-                f"{h['reconstruction_error'][-1]:.5f}, {seconds:.2f}s"
+                f"{h['reconstruction_error'][-1]:.5f}, {seconds:.2f}s",
+                file=sys.stderr,
             )
 
     # ------------------------------------------------------------- inference
