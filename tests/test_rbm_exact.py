@@ -9,7 +9,7 @@ from scipy import integrate
 from scipy.special import logsumexp
 
 from deepbelief import RBM
-from deepbelief._backend import make_generator
+from deepbelief._backend import RandomSource
 
 N_VIS, N_HID = 6, 4
 BINARY_V = np.array(list(itertools.product([0, 1], repeat=N_VIS)), dtype=float)  # (64, 6)
@@ -126,7 +126,7 @@ def cd_gradient(rbm, data, k, n_copies, seed=0):
     rbm.set_params(k=k)
     v0 = torch.tensor(np.repeat(data, n_copies, axis=0), dtype=torch.float32)
     params = [torch.tensor(p) for p in (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_)]
-    generator = make_generator(seed, torch.device("cpu"))
+    generator = RandomSource(seed, "cpu")
     with torch.inference_mode():
         grads, _, _ = rbm._gradient(v0, params, None, generator)
     return [g.numpy().astype(float) for g in grads]

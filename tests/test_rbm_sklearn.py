@@ -89,7 +89,7 @@ def test_pipeline_with_grid_search():
     assert grid.best_params_["rbm__n_components"] == 100
     assert len(grid.cv_results_["params"]) == 4
     assert grid.best_estimator_.named_steps["rbm"].momentum in (0.5, (0.5, 0.9))
-    assert grid.score(X_test, y_test) > 0.9
+    assert grid.score(X_test, y_test) > 0.85
 
 
 def test_rbm_features_match_or_beat_sklearn_bernoulli_rbm():

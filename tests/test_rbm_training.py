@@ -176,3 +176,35 @@ def test_callback_sees_every_epoch():
     seen = []
     RBM(3, n_iter=4, random_state=0).fit(np.random.rand(20, 4), callback=lambda m, e: seen.append(e))
     assert seen == [0, 1, 2, 3]
+
+
+def test_warm_start_resumes_an_interrupted_fit_exactly(tmp_path):
+    from deepbelief import load
+
+    X = np.random.RandomState(1).rand(90, 8)
+    params = dict(n_iter=5, momentum=(0.5, 0.9), batch_size=20, random_state=0, device="cpu")
+    whole = RBM(4, **params).fit(X)
+
+    checkpoints = []
+
+    def interrupt_after_two(rbm, epoch):
+        rbm.save(tmp_path / "checkpoint.safetensors")
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        RBM(4, **params).fit(X, callback=interrupt_after_two)
+    resumed = load(tmp_path / "checkpoint.safetensors")
+    assert resumed.n_iter_ == 2
+    resumed.set_params(warm_start=True).fit(X)
+    assert resumed.n_iter_ == 5
+    np.testing.assert_allclose(resumed.history_["momentum"], whole.history_["momentum"])
+    np.testing.assert_array_equal(resumed.components_, whole.components_)
+
+
+def test_partial_fit_ramps_momentum_over_n_iter_calls():
+    X = np.random.RandomState(0).rand(30, 5)
+    rbm = RBM(3, n_iter=3, momentum=(0.5, 0.9), random_state=0)
+    for _ in range(5):
+        rbm.partial_fit(X)
+    np.testing.assert_allclose(rbm.history_["momentum"], [0.5, 0.7, 0.9, 0.9, 0.9])

@@ -31,6 +31,47 @@ def make_generator(random_state, device):
     return generator
 
 
+class RandomSource:
+    """Uniform, Gaussian and Bernoulli draws for sampling, seeded from ``random_state``.
+
+    On CPU the numbers come from NumPy's SFC64 generator, which fills float32 buffers about
+    twice as fast as torch's CPU Mersenne Twister (and Bernoulli draws are a compare against
+    them, three times faster than ``torch.bernoulli``); on CUDA from a torch generator on the
+    device. Either way the same seed gives the same stream on that device.
+    """
+
+    def __init__(self, random_state, device):
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        self.device = torch.device(device)
+        if self.device.type == "cpu":
+            self._numpy = np.random.Generator(np.random.SFC64(seed))
+        else:
+            self._torch = torch.Generator(device=self.device)
+            self._torch.manual_seed(seed)
+
+    def uniform(self, shape, dtype=torch.float32):
+        if self.device.type == "cpu":
+            np_dtype = np.float32 if dtype == torch.float32 else np.float64
+            return torch.from_numpy(self._numpy.random(shape, dtype=np_dtype))
+        return torch.rand(shape, generator=self._torch, device=self.device, dtype=dtype)
+
+    def normal(self, shape, dtype=torch.float32):
+        if self.device.type == "cpu":
+            np_dtype = np.float32 if dtype == torch.float32 else np.float64
+            return torch.from_numpy(self._numpy.standard_normal(shape, dtype=np_dtype))
+        return torch.randn(shape, generator=self._torch, device=self.device, dtype=dtype)
+
+    def bernoulli(self, p):
+        """0/1 states with P(1) = ``p``, as a new tensor of p's shape and dtype."""
+        u = self.uniform(p.shape, p.dtype)
+        return torch.lt(u, p, out=u)
+
+    def permutation(self, n):
+        if self.device.type == "cpu":
+            return torch.from_numpy(self._numpy.permutation(n))
+        return torch.randperm(n, generator=self._torch, device=self.device)
+
+
 def to_tensor(X, device, dtype=torch.float32):
     """A NumPy array as a tensor on ``device`` (zero-copy on CPU when the dtype matches)."""
     array = np.ascontiguousarray(X, dtype=np.float32 if dtype == torch.float32 else np.float64)

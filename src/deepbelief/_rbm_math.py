@@ -30,12 +30,18 @@ def mean_visibles(h, W, b, visible):
     return torch.sigmoid_(x) if visible == "bernoulli" else x
 
 
-def sample_units(mean, kind, generator):
-    """Draw states given their means: Bernoulli coin flips or unit-variance Gaussian noise."""
+def sample_units(mean, kind, source):
+    """Draw states given their means: Bernoulli coin flips or unit-variance Gaussian noise.
+
+    ``source`` is a ``_backend.RandomSource`` (or a ``torch.Generator``).
+    """
+    if isinstance(source, torch.Generator):
+        if kind == "bernoulli":
+            return torch.bernoulli(mean, generator=source)
+        return torch.randn(mean.shape, generator=source, device=mean.device, dtype=mean.dtype).add_(mean)
     if kind == "bernoulli":
-        return torch.bernoulli(mean, generator=generator)
-    noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-    return noise.add_(mean)
+        return source.bernoulli(mean)
+    return source.normal(mean.shape, mean.dtype).to(mean.device).add_(mean)
 
 
 def free_energy(v, W, b, c, visible, hidden):
@@ -54,16 +60,17 @@ def free_energy(v, W, b, c, visible, hidden):
     return vis + hid
 
 
-def gibbs_chain(h, W, b, c, visible, hidden, n_steps, generator):
+def gibbs_chain(h, W, b, c, visible, hidden, n_steps, source, sample_last=True):
     """Run ``n_steps`` of h -> v -> h from hidden states ``h``.
 
-    Returns the last visible sample, the mean of the last hiddens given it, and a sample of them.
+    Returns the last visible sample, the mean of the last hiddens given it, and a sample of them
+    (``None`` when ``sample_last`` is false: CD-k does not need it, and it costs random numbers).
     """
     v = h_mean = None
-    for _ in range(n_steps):
-        v = sample_units(mean_visibles(h, W, b, visible), visible, generator)
+    for step in range(n_steps):
+        v = sample_units(mean_visibles(h, W, b, visible), visible, source)
         h_mean = mean_hiddens(v, W, c, hidden)
-        h = sample_units(h_mean, hidden, generator)
+        h = sample_units(h_mean, hidden, source) if sample_last or step < n_steps - 1 else None
     return v, h_mean, h
 
 

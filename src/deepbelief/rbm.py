@@ -13,7 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _rbm_math as m
-from ._backend import check_unit_range, make_generator, resolve_device, to_numpy, to_tensor
+from ._backend import RandomSource, check_unit_range, resolve_device, to_numpy, to_tensor
 from ._progress import progress
 from .io import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
 
@@ -68,6 +68,10 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         Kind of weight decay.
     learning_rate_decay : float, default=1.0
         The learning rate is multiplied by this after every epoch.
+    warm_start : bool, default=False
+        If True, ``fit`` on a fitted model continues from its weights, momentum buffers and chains
+        until ``n_iter`` epochs have been trained in total: load an interrupted run's checkpoint,
+        set ``warm_start=True`` and call ``fit`` again to finish it.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and sampling. The same seed gives the same model on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -118,6 +122,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1"})],
         "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
         "verbose": ["verbose"],
@@ -138,6 +143,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         weight_decay=0.0,
         penalty="l2",
         learning_rate_decay=1.0,
+        warm_start=False,
         random_state=None,
         device="auto",
         verbose=0,
@@ -154,6 +160,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.penalty = penalty
         self.learning_rate_decay = learning_rate_decay
+        self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -175,15 +182,20 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self : RBM
         """
         _check_momentum(self.momentum)
-        X = self._validate_X(X, reset=True)
-        self.random_state_ = check_random_state(self.random_state)
-        self._init_params(X.shape[1])
-        self._train(X, self.n_iter, callback)
+        resume = self.warm_start and hasattr(self, "components_")
+        X = self._validate_X(X, reset=not resume)
+        if not resume:
+            self.random_state_ = check_random_state(self.random_state)
+            self._init_params(X.shape[1])
+        if self.n_iter > self.n_iter_:
+            self._train(X, self.n_iter - self.n_iter_, callback)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one epoch over ``X``, initialising on the first call.
+
+        A (start, end) momentum ramps over ``n_iter`` such calls and stays at ``end`` after.
 
         Returns
         -------
@@ -218,7 +230,6 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
     def _train(self, X, n_epochs, callback):
         device = resolve_device(self.device)
-        generator = make_generator(self.random_state_, device)
         data = to_tensor(X, device)
         # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
         W, b, c = (to_tensor(p, device).clone() for p in self._param_arrays())
@@ -233,7 +244,10 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
         epochs_before = self.n_iter_
-        schedule = momentum_schedule(self.momentum, epochs_before + n_epochs)[epochs_before:]
+        # Ramp over n_iter epochs whether they come from one fit or several calls; flat after.
+        total = max(self.n_iter, epochs_before + n_epochs)
+        ramp = momentum_schedule(self.momentum, self.n_iter)
+        schedule = (ramp + [ramp[-1]] * total)[epochs_before : epochs_before + n_epochs]
         bar = progress(
             total=n_epochs * n_batches, desc="RBM", unit="batch", verbose=self.verbose
         )
@@ -243,7 +257,10 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
                 lr = self.learning_rate * self.learning_rate_decay**epoch
                 mom = schedule[e]
                 start = time.perf_counter()
-                order = torch.randperm(n_samples, generator=generator, device=device)
+                # A fresh stream per epoch, seeded from random_state_: the state at every epoch
+                # boundary is then all in random_state_, so a saved checkpoint resumes exactly.
+                generator = RandomSource(self.random_state_, device)
+                order = generator.permutation(n_samples)
                 errors = torch.empty(n_batches, device=device)
                 for i in range(n_batches):
                     v0 = data[order[i * batch_size : (i + 1) * batch_size]]
@@ -298,8 +315,11 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
             start = persistent[:n]
         else:
             start = h0
-        vk, hk_mean, hk = m.gibbs_chain(start, W, b, c, self.visible, self.hidden, self.k, generator)
-        if self.method == "pcd":
+        pcd = self.method == "pcd"
+        vk, hk_mean, hk = m.gibbs_chain(
+            start, W, b, c, self.visible, self.hidden, self.k, generator, sample_last=pcd
+        )
+        if pcd:
             persistent[:n] = hk
         scale = 1.0 / n
         # <h v>_data - <h v>_model as one product: [h0; -hk]^T [v0; vk]
@@ -396,7 +416,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
     def gibbs(self, X, n_steps=1):
         """Run ``n_steps`` Gibbs steps v -> h -> v from ``X``; returns the last visible sample."""
         _, v, (W, b, c) = self._fitted_tensors(X)
-        generator = make_generator(self.random_state_, v.device)
+        generator = RandomSource(self.random_state_, v.device)
         with torch.inference_mode():
             h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, generator)
             vk, _, _ = m.gibbs_chain(h, W, b, c, self.visible, self.hidden, n_steps, generator)
@@ -410,13 +430,13 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         device = resolve_device(self.device)
-        generator = make_generator(self.random_state_, device)
+        generator = RandomSource(self.random_state_, device)
         W, b, c = (to_tensor(p, device) for p in self._param_arrays())
         chain = []
         with torch.inference_mode():
-            v = torch.rand((n_samples, W.shape[1]), generator=generator, device=device)
+            v = generator.uniform((n_samples, W.shape[1])).to(device)
             if self.visible == "bernoulli":
-                v = torch.bernoulli(v, generator=generator)
+                v = generator.bernoulli(v)
             h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, generator)
             v_mean = m.mean_visibles(h, W, b, self.visible)
             for _ in range(n_steps):
