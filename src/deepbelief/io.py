@@ -58,6 +58,11 @@ def atomic_write_bytes(path, data):
     return path
 
 
+def write_json(path, obj):
+    """Write ``obj`` as indented JSON, atomically."""
+    return atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
 def _encode(value):
     """JSON-able form of a parameter value; tuples are tagged so they come back as tuples."""
     if isinstance(value, tuple):

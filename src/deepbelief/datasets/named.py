@@ -1,0 +1,57 @@
+"""One way to name data on the command line: ``mnist``, ``digits`` or a CSV file."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils import Bunch
+
+from .digits import load_digits
+from .mnist import load_mnist
+from .tabular import load_csv
+
+NAMES = ("mnist", "digits")
+
+
+def load_dataset(spec, data_home=None, download=True, test_size=0.2, random_state=0, verbose=1):
+    """Load ``"mnist"``, ``"digits"`` or a labelled CSV file as a train/test split.
+
+    MNIST keeps its standard 60,000 / 10,000 split; digits and CSV files are split
+    ``test_size`` at random (stratified).
+
+    Returns
+    -------
+    data : Bunch
+        ``X_train``, ``y_train``, ``X_test``, ``y_test`` (pixels float32 in [0, 1]),
+        ``image_shape`` and ``name``.
+    """
+    if spec == "mnist":
+        d = load_mnist(data_home=data_home, download=download, verbose=verbose)
+        return Bunch(X_train=d.X_train, y_train=d.y_train, X_test=d.X_test, y_test=d.y_test,
+                     image_shape=(28, 28), name="mnist")
+    if spec == "digits":
+        d = load_digits()
+        X, y, shape, name = d.X, d.y, d.image_shape, "digits"
+    else:
+        path = Path(spec)
+        if path.suffix.lower() != ".csv" and not path.exists():
+            raise ValueError(
+                f"unknown data {spec!r}: use 'mnist', 'digits' or the path of a CSV file."
+            )
+        X, y = load_csv(path)
+        if y is None:
+            raise ValueError(f"{path} has no label column; training needs labels in the first column.")
+        side = math.isqrt(X.shape[1])
+        shape = (side, side) if side * side == X.shape[1] else (1, X.shape[1])
+        name = path.name
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=random_state, stratify=_stratify(y)
+    )
+    return Bunch(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+                 image_shape=tuple(shape), name=name)
+
+
+def _stratify(y):
+    counts = np.unique(y, return_counts=True)[1]
+    return y if counts.min() >= 2 else None
