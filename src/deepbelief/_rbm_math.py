@@ -60,15 +60,17 @@ def free_energy(v, W, b, c, visible, hidden):
     return vis + hid
 
 
-def gibbs_chain(h, W, b, c, visible, hidden, n_steps, source, sample_last=True):
+def gibbs_chain(h, W, b, c, visible, hidden, n_steps, source, sample_last=True, first_v_mean=None):
     """Run ``n_steps`` of h -> v -> h from hidden states ``h``.
 
     Returns the last visible sample, the mean of the last hiddens given it, and a sample of them
     (``None`` when ``sample_last`` is false: CD-k does not need it, and it costs random numbers).
+    ``first_v_mean``, if the caller already has E[v | h], saves the first step's product.
     """
     v = h_mean = None
     for step in range(n_steps):
-        v = sample_units(mean_visibles(h, W, b, visible), visible, source)
+        v_mean = first_v_mean if step == 0 and first_v_mean is not None else mean_visibles(h, W, b, visible)
+        v = sample_units(v_mean, visible, source)
         h_mean = mean_hiddens(v, W, c, hidden)
         h = sample_units(h_mean, hidden, source) if sample_last or step < n_steps - 1 else None
     return v, h_mean, h

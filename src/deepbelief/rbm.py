@@ -259,13 +259,13 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
                 start = time.perf_counter()
                 # A fresh stream per epoch, seeded from random_state_: the state at every epoch
                 # boundary is then all in random_state_, so a saved checkpoint resumes exactly.
-                generator = RandomSource(self.random_state_, device)
-                order = generator.permutation(n_samples)
+                source = RandomSource(self.random_state_, device)
+                order = source.permutation(n_samples)
                 errors = torch.empty(n_batches, device=device)
                 for i in range(n_batches):
                     v0 = data[order[i * batch_size : (i + 1) * batch_size]]
                     persistent, errors[i] = self._update(
-                        v0, params, velocity, persistent, lr, mom, generator
+                        v0, params, velocity, persistent, lr, mom, source
                     )
                     bar.update(1)
                 batch_errors = to_numpy(errors).astype(float).tolist()
@@ -285,9 +285,9 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
                 if callback is not None:
                     callback(self, epoch)
 
-    def _update(self, v0, params, velocity, persistent, lr, mom, generator):
+    def _update(self, v0, params, velocity, persistent, lr, mom, source):
         """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
-        grads, persistent, error = self._gradient(v0, params, persistent, generator)
+        grads, persistent, error = self._gradient(v0, params, persistent, source)
         if self.weight_decay:
             W = params[0]
             penalty = W if self.penalty == "l2" else torch.sign(W)
@@ -297,33 +297,36 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
             p.add_(vel)
         return persistent, error
 
-    def _gradient(self, v0, params, persistent, generator):
+    def _gradient(self, v0, params, persistent, source):
         """CD-k / PCD-k estimate of the log-likelihood gradient for (W, b, c), batch-averaged.
 
         Returns the gradients, the persistent chain's hidden states (PCD) and the batch's
         reconstruction error (mean squared error per pixel of v -> h -> v).
         """
         W, b, c = params
-        h0_mean = m.mean_hiddens(v0, W, c, self.hidden)  # (B, H)
-        h0 = m.sample_units(h0_mean, self.hidden, generator)
-        error = ((v0 - m.mean_visibles(h0, W, b, self.visible)) ** 2).mean()
         n = v0.shape[0]
-        if self.method == "pcd":
+        pcd = self.method == "pcd"
+        h0_mean = m.mean_hiddens(v0, W, c, self.hidden)  # (B, H)
+        h0 = m.sample_units(h0_mean, self.hidden, source)
+        v1_mean = m.mean_visibles(h0, W, b, self.visible)  # (B, V): the reconstruction
+        error = ((v0 - v1_mean) ** 2).mean()
+        if pcd:
             # One chain per batch row, kept across batches; a short last batch uses the first n.
             if persistent is None or persistent.shape[0] < n:
                 persistent = h0.clone()
-            start = persistent[:n]
-        else:
-            start = h0
-        pcd = self.method == "pcd"
-        vk, hk_mean, hk = m.gibbs_chain(
-            start, W, b, c, self.visible, self.hidden, self.k, generator, sample_last=pcd
-        )
-        if pcd:
+            vk, hk_mean, hk = m.gibbs_chain(
+                persistent[:n], W, b, c, self.visible, self.hidden, self.k, source
+            )
             persistent[:n] = hk
+        else:
+            # CD's chain starts at the reconstruction already computed for the error.
+            vk, hk_mean, _ = m.gibbs_chain(
+                h0, W, b, c, self.visible, self.hidden, self.k, source,
+                sample_last=False, first_v_mean=v1_mean,
+            )
         scale = 1.0 / n
-        # <h v>_data - <h v>_model as one product: [h0; -hk]^T [v0; vk]
-        grad_W = torch.cat([h0_mean, -hk_mean]).T @ torch.cat([v0, vk])  # (H, V)
+        # <h v>_data - <h v>_model without copies: h0^T v0, then subtract hk^T vk in place.
+        grad_W = torch.addmm(h0_mean.T @ v0, hk_mean.T, vk, alpha=-1.0)  # (H, V)
         grad_W.mul_(scale)
         grad_b = (v0.sum(0) - vk.sum(0)).mul_(scale)
         grad_c = (h0_mean.sum(0) - hk_mean.sum(0)).mul_(scale)
@@ -416,10 +419,10 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
     def gibbs(self, X, n_steps=1):
         """Run ``n_steps`` Gibbs steps v -> h -> v from ``X``; returns the last visible sample."""
         _, v, (W, b, c) = self._fitted_tensors(X)
-        generator = RandomSource(self.random_state_, v.device)
+        source = RandomSource(self.random_state_, v.device)
         with torch.inference_mode():
-            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, generator)
-            vk, _, _ = m.gibbs_chain(h, W, b, c, self.visible, self.hidden, n_steps, generator)
+            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
+            vk, _, _ = m.gibbs_chain(h, W, b, c, self.visible, self.hidden, n_steps, source)
         return to_numpy(vk).astype(float)
 
     def sample(self, n_samples=16, n_steps=1000, return_chain=False):
@@ -430,18 +433,18 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         device = resolve_device(self.device)
-        generator = RandomSource(self.random_state_, device)
+        source = RandomSource(self.random_state_, device)
         W, b, c = (to_tensor(p, device) for p in self._param_arrays())
         chain = []
         with torch.inference_mode():
-            v = generator.uniform((n_samples, W.shape[1])).to(device)
+            v = source.uniform((n_samples, W.shape[1])).to(device)
             if self.visible == "bernoulli":
-                v = generator.bernoulli(v)
-            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, generator)
+                v = source.bernoulli(v)
+            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
             v_mean = m.mean_visibles(h, W, b, self.visible)
             for _ in range(n_steps):
-                v = m.sample_units(v_mean, self.visible, generator)
-                h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, generator)
+                v = m.sample_units(v_mean, self.visible, source)
+                h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
                 v_mean = m.mean_visibles(h, W, b, self.visible)
                 if return_chain:
                     chain.append(to_numpy(v_mean))
