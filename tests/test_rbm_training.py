@@ -7,7 +7,7 @@ import pytest
 from scipy.special import logsumexp
 
 from deepbelief import RBM
-from deepbelief.rbm import momentum_schedule
+from deepbelief._training import momentum_schedule
 
 ALL_9 = np.array(list(itertools.product([0, 1], repeat=9)), dtype=float)  # every 3x3 image
 

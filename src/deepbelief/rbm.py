@@ -15,26 +15,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import _rbm_math as m
 from ._backend import RandomSource, check_unit_range, resolve_device, to_numpy, to_tensor
 from ._progress import progress
+from ._training import check_momentum, contrastive_divergence, momentum_schedule, momentum_step
 from .io import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
-
-
-def momentum_schedule(momentum, n_epochs):
-    """Momentum for each epoch: a constant, or a (start, end) pair ramped linearly."""
-    if isinstance(momentum, Real):
-        return [float(momentum)] * n_epochs
-    start, end = momentum
-    if n_epochs == 1:
-        return [float(start)]
-    return [start + (end - start) * e / (n_epochs - 1) for e in range(n_epochs)]
-
-
-def _check_momentum(momentum):
-    values = [momentum] if isinstance(momentum, Real) else list(momentum)
-    if len(values) not in (1, 2) or not all(isinstance(x, Real) and 0 <= x < 1 for x in values):
-        raise ValueError(
-            f"momentum must be a number in [0, 1) or a (start, end) pair of such numbers, "
-            f"got {momentum!r}."
-        )
 
 
 @register
@@ -181,7 +163,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         -------
         self : RBM
         """
-        _check_momentum(self.momentum)
+        check_momentum(self.momentum)
         resume = self.warm_start and hasattr(self, "components_")
         X = self._validate_X(X, reset=not resume)
         if not resume:
@@ -201,7 +183,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         -------
         self : RBM
         """
-        _check_momentum(self.momentum)
+        check_momentum(self.momentum)
         first = not hasattr(self, "components_")
         X = self._validate_X(X, reset=first)
         if first:
@@ -288,49 +270,15 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
     def _update(self, v0, params, velocity, persistent, lr, mom, source):
         """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
         grads, persistent, error = self._gradient(v0, params, persistent, source)
-        if self.weight_decay:
-            W = params[0]
-            penalty = W if self.penalty == "l2" else torch.sign(W)
-            grads[0].sub_(penalty, alpha=self.weight_decay)
-        for p, vel, g in zip(params, velocity, grads):
-            vel.mul_(mom).add_(g, alpha=lr)
-            p.add_(vel)
+        momentum_step(params, velocity, grads, lr, mom, self.weight_decay, self.penalty)
         return persistent, error
 
     def _gradient(self, v0, params, persistent, source):
-        """CD-k / PCD-k estimate of the log-likelihood gradient for (W, b, c), batch-averaged.
-
-        Returns the gradients, the persistent chain's hidden states (PCD) and the batch's
-        reconstruction error (mean squared error per pixel of v -> h -> v).
-        """
-        W, b, c = params
-        n = v0.shape[0]
-        pcd = self.method == "pcd"
-        h0_mean = m.mean_hiddens(v0, W, c, self.hidden)  # (B, H)
-        h0 = m.sample_units(h0_mean, self.hidden, source)
-        v1_mean = m.mean_visibles(h0, W, b, self.visible)  # (B, V): the reconstruction
-        error = ((v0 - v1_mean) ** 2).mean()
-        if pcd:
-            # One chain per batch row, kept across batches; a short last batch uses the first n.
-            if persistent is None or persistent.shape[0] < n:
-                persistent = h0.clone()
-            vk, hk_mean, hk = m.gibbs_chain(
-                persistent[:n], W, b, c, self.visible, self.hidden, self.k, source
-            )
-            persistent[:n] = hk
-        else:
-            # CD's chain starts at the reconstruction already computed for the error.
-            vk, hk_mean, _ = m.gibbs_chain(
-                h0, W, b, c, self.visible, self.hidden, self.k, source,
-                sample_last=False, first_v_mean=v1_mean,
-            )
-        scale = 1.0 / n
-        # <h v>_data - <h v>_model without copies: h0^T v0, then subtract hk^T vk in place.
-        grad_W = torch.addmm(h0_mean.T @ v0, hk_mean.T, vk, alpha=-1.0)  # (H, V)
-        grad_W.mul_(scale)
-        grad_b = (v0.sum(0) - vk.sum(0)).mul_(scale)
-        grad_c = (h0_mean.sum(0) - hk_mean.sum(0)).mul_(scale)
-        return [grad_W, grad_b, grad_c], persistent, error
+        """CD-k / PCD-k gradient for (W, b, c); see ``_training.contrastive_divergence``."""
+        return contrastive_divergence(
+            v0, *params, self.visible, self.hidden, self.k, source,
+            persistent=persistent, pcd=self.method == "pcd",
+        )
 
     def _param_arrays(self):
         return self.components_, self.intercept_visible_, self.intercept_hidden_
