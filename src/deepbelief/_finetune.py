@@ -1,0 +1,256 @@
+"""What the classifier and the autoencoder share: pretraining a DBN, then backprop through it.
+
+The networks are plain lists of torch tensors: ``weights[i]`` has scikit-learn's MLP layout
+(n_in, n_out), so an RBM's ``components_.T`` and ``intercept_hidden_`` initialise a layer as is.
+Randomness comes from a ``RandomSource`` and a NumPy ``RandomState``; nothing here touches
+global torch state.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._backend import to_numpy, to_tensor
+from ._progress import progress
+from ._training import momentum_schedule
+from .dbn import DBN, expand_per_layer
+
+
+def pretraining_dbn(estimator, sizes, hidden, random_state):
+    """The unfitted DBN that pretrains ``estimator`` from its ``pretrain_*`` settings.
+
+    Per-layer lists are checked here so that errors name the estimator's own parameters.
+    """
+    n_rbms = len(sizes) - 1
+    for name in ("pretrain_epochs", "pretrain_learning_rate", "pretrain_momentum",
+                 "pretrain_weight_decay"):
+        expand_per_layer(name, getattr(estimator, name), n_rbms)
+    return DBN(
+        sizes,
+        visible=estimator.visible,
+        hidden=hidden,
+        learning_rate=estimator.pretrain_learning_rate,
+        n_iter=estimator.pretrain_epochs,
+        momentum=estimator.pretrain_momentum,
+        weight_decay=estimator.pretrain_weight_decay,
+        batch_size=estimator.batch_size,
+        random_state=random_state,
+        device=estimator.device,
+        verbose=estimator.verbose,
+    )
+
+
+def dbn_to_saved(dbn, prefix="dbn_."):
+    """(arrays, state) for a DBN held by another estimator, arrays prefixed; None saves nothing."""
+    if dbn is None:
+        return {}, None
+    arrays, state = dbn._get_state()
+    return {prefix + k: v for k, v in arrays.items()}, {"params": dbn.get_params(), "state": state}
+
+
+def dbn_from_saved(arrays, saved, prefix="dbn_."):
+    """The inverse of ``dbn_to_saved``."""
+    if saved is None:
+        return None
+    own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    return DBN(**saved["params"])._set_state(own, saved["state"])
+
+
+@dataclass
+class Settings:
+    solver: str = "sgd"  # "sgd" (with momentum) or "adam"
+    learning_rate: float = 0.1  # step size in the first epoch
+    learning_rate_decay: float = 1.0  # the step size is multiplied by this after every epoch
+    momentum: float = 0.9  # SGD momentum, or a (start, end) ramp over the epochs
+    weight_decay: float = 0.0  # L2 penalty on the weights (never the biases)
+    batch_size: int = 100  # examples per update
+    epochs: int = 10  # passes over the training data
+    n_iter_no_change: int = 10  # stop after this many epochs without a better validation score
+
+
+def glorot(rng, n_in, n_out, logistic):
+    """Random (W, b) as scikit-learn's MLP draws them: uniform with Glorot's bound, zero bias."""
+    bound = np.sqrt((2.0 if logistic else 6.0) / (n_in + n_out))
+    W = rng.uniform(-bound, bound, (n_in, n_out)).astype(np.float32)
+    return W, np.zeros(n_out, dtype=np.float32)
+
+
+def as_parameters(arrays, device):
+    """NumPy arrays as leaf tensors that record gradients (copies: the arrays stay untouched)."""
+    return [to_tensor(a, device).clone().requires_grad_(True) for a in arrays]
+
+
+def to_arrays(tensors):
+    return [np.array(to_numpy(t), dtype=np.float32) for t in tensors]
+
+
+def dropout(x, rate, random):
+    """Inverted dropout drawing from ``random`` (a ``RandomSource``), not torch's global RNG."""
+    if rate <= 0.0:
+        return x
+    scale = random.uniform(x.shape, x.dtype).to(x.device)
+    scale.ge_(rate).mul_(1.0 / (1.0 - rate))  # 0 where dropped, 1 / keep elsewhere
+    return x * scale
+
+
+def layer_forward(x, W, b, activation):
+    """One dense layer, ``activation`` being "sigmoid" or "linear"."""
+    z = torch.addmm(b, x, W)  # (B, n_out)
+    return torch.sigmoid(z) if activation == "sigmoid" else z
+
+
+def torch_dtype(X):
+    """Inference runs in the data's precision, so float64 results do not depend on row order."""
+    return torch.float64 if X.dtype == np.float64 else torch.float32
+
+
+def predict_in_batches(forward, X, device, batch_size=4096):
+    """Apply ``forward`` (a tensor -> tensor function) to a NumPy array chunk by chunk."""
+    out = []
+    with torch.inference_mode():
+        for start in range(0, X.shape[0], batch_size):
+            chunk = to_tensor(X[start : start + batch_size], device, torch_dtype(X))
+            out.append(to_numpy(forward(chunk)))
+    return np.concatenate(out)
+
+
+def _optimizer(settings, weights, biases):
+    groups = [
+        {"params": weights, "weight_decay": settings.weight_decay},
+        {"params": biases, "weight_decay": 0.0},
+    ]
+    if settings.solver == "adam":
+        return torch.optim.Adam(groups, lr=settings.learning_rate)
+    return torch.optim.SGD(groups, lr=settings.learning_rate, momentum=0.0)
+
+
+def train(
+    weights,
+    biases,
+    batch_loss,
+    n_samples,
+    settings,
+    random,
+    *,
+    evaluate=None,
+    history,
+    metric,
+    phase="network",
+    name="fine-tuning",
+    verbose=0,
+):
+    """Mini-batch backprop on ``weights`` and ``biases`` (lists of leaf tensors), in place.
+
+    Parameters
+    ----------
+    batch_loss : callable
+        ``batch_loss(rows)`` -> (mean loss, summed metric) for the training rows ``rows``
+        (a tensor of indices); the metric is summed over the batch (errors, squared error).
+    evaluate : callable, optional
+        ``evaluate()`` -> validation metric (lower is better). When given, the parameters end at
+        the epoch with the best validation metric, and training stops after
+        ``settings.n_iter_no_change`` epochs without improvement.
+    history : dict of lists
+        Appended to per epoch: epoch, phase, loss, ``metric``, [validation_error],
+        learning_rate, time.
+
+    Returns
+    -------
+    n_epochs : int
+        Epochs actually run.
+    """
+    params = weights + biases
+    optimizer = _optimizer(settings, weights, biases)
+    momenta = momentum_schedule(settings.momentum, settings.epochs)
+    batch_size = min(settings.batch_size, n_samples)
+    n_batches = -(-n_samples // batch_size)
+    best, best_params, stale = math.inf, None, 0
+    bar = progress(total=settings.epochs * n_batches, desc=name, unit="batch", verbose=verbose)
+    with bar:
+        for epoch in range(settings.epochs):
+            start = time.perf_counter()
+            lr = settings.learning_rate * settings.learning_rate_decay**epoch
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+                if settings.solver == "sgd":
+                    group["momentum"] = momenta[epoch]
+            order = random.permutation(n_samples).to(params[0].device)
+            loss_sum = metric_sum = 0.0
+            for i in range(n_batches):
+                rows = order[i * batch_size : (i + 1) * batch_size]
+                loss, batch_metric = batch_loss(rows)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.detach() * rows.shape[0]
+                metric_sum += batch_metric.detach()
+                bar.update(1)
+            mean_loss = float(loss_sum) / n_samples
+            _check_finite(mean_loss, params, name, epoch, lr, momenta[epoch], settings.solver)
+            record = {"epoch": len(history["epoch"]) + 1, "phase": phase, "loss": mean_loss,
+                      metric: float(metric_sum) / n_samples, "learning_rate": lr}
+            if evaluate is not None:
+                with torch.inference_mode():
+                    record["validation_error"] = float(evaluate())
+                if record["validation_error"] < best:
+                    best, stale = record["validation_error"], 0
+                    best_params = [p.detach().clone() for p in params]
+                else:
+                    stale += 1
+            record["time"] = time.perf_counter() - start
+            for key, value in record.items():
+                history[key].append(value)
+            bar.set_postfix(loss=f"{mean_loss:.4f}")
+            if verbose:
+                bar.write(f"[{name}] " + ", ".join(_format(k, v) for k, v in record.items()))
+            if stale >= settings.n_iter_no_change:
+                break
+    if best_params is not None:
+        with torch.no_grad():
+            for p, b in zip(params, best_params):
+                p.copy_(b)
+    return epoch + 1
+
+
+def _check_finite(mean_loss, params, name, epoch, lr, momentum, solver):
+    if math.isfinite(mean_loss) and all(torch.isfinite(p).all() for p in params):
+        return
+    fix = f"lower learning_rate (now {lr:g})"
+    if solver == "sgd" and momentum > 0:
+        fix += f" or momentum (now {momentum:g})"
+    raise FloatingPointError(
+        f"{name} diverged in epoch {epoch + 1} (the loss became NaN or infinite): {fix}."
+    )
+
+
+def _format(key, value):
+    if key == "time":
+        return f"{value:.1f}s"
+    if key == "learning_rate":
+        return f"learning rate {value:.3g}"
+    if isinstance(value, float):
+        return f"{key.replace('_', ' ')} {value:.5f}"
+    return f"{key} {value}"
+
+
+def layers_to_saved(coefs, intercepts):
+    """Weights and biases as named arrays for a model file."""
+    arrays = {f"coefs_.{i}": W for i, W in enumerate(coefs)}
+    arrays.update({f"intercepts_.{i}": b for i, b in enumerate(intercepts)})
+    return arrays
+
+
+def layers_from_saved(arrays):
+    """The inverse of ``layers_to_saved``: (coefs, intercepts)."""
+    n = sum(name.startswith("coefs_.") for name in arrays)
+    return [arrays[f"coefs_.{i}"] for i in range(n)], [arrays[f"intercepts_.{i}"] for i in range(n)]
+
+
+def new_history(metric, validation):
+    keys = ["epoch", "phase", "loss", metric, "learning_rate", "time"]
+    if validation:
+        keys.insert(4, "validation_error")
+    return {k: [] for k in keys}

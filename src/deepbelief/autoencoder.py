@@ -1,0 +1,379 @@
+"""The deep autoencoder of Hinton & Salakhutdinov (2006): a pretrained DBN unrolled, fine-tuned."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _finetune as ft
+from ._backend import RandomSource, check_unit_range, resolve_device, to_tensor
+from ._rbm_math import UNIT_TYPES
+from .dbn import layer_sizes
+from .io import SaveLoadMixin, register
+
+
+def _activation(units):
+    return "sigmoid" if units == "bernoulli" else "linear"
+
+
+@register
+class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
+    """Deep autoencoder: an RBM stack pretrained greedily, unrolled, and fine-tuned by backprop.
+
+    The encoder is the DBN's up pass (weights ``W.T``, hidden biases); the decoder its down pass
+    (weights ``W``, visible biases), so before fine-tuning the network reconstructs exactly as
+    ``dbn_.reconstruct`` does. Fine-tuning minimises the cross-entropy between the data and its
+    reconstruction for Bernoulli inputs, and the squared error for Gaussian inputs.
+
+    Parameters
+    ----------
+    layers : sequence of int, default=(None, 1000, 500, 250, 30)
+        Layer sizes from the input to the code: ``[784, 1000, 500, 250, 30]`` is the MNIST net of
+        Hinton & Salakhutdinov. ``layers[0]`` must equal the number of features of X (``None``:
+        whatever X has).
+    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+        Input units. Bernoulli units need X in [0, 1]; use "gaussian" for standardized data.
+    code : {"gaussian", "bernoulli"}, default="gaussian"
+        Units of the code layer: Gaussian (linear) codes as in the paper, or logistic ones.
+    pretrain : bool, default=True
+        False starts fine-tuning from a random (Glorot) initialisation, for comparison.
+    pretrain_epochs : int or list of int, default=10
+        RBM epochs, one value for all RBMs or a list with one per RBM.
+    pretrain_learning_rate : float, "auto" or list, default="auto"
+        RBM step sizes; "auto" is 0.1 for Bernoulli RBMs and 0.001 for RBMs with Gaussian
+        units (the code layer, as in the paper).
+    pretrain_momentum : float, (float, float) or list, default=0.5
+        RBM momentum; a tuple ``(start, end)`` is a linear ramp, a list gives one per RBM.
+    pretrain_weight_decay : float or list of float, default=0.0
+        RBM weight decay (the paper used 2e-4).
+    solver : {"adam", "sgd"}, default="adam"
+        Fine-tuning optimizer: Adam, or SGD with momentum. (The paper used conjugate gradients
+        on mini-batches of 1,000; Adam needs no line searches and is robust to the scale of the
+        summed loss.)
+    learning_rate : float, default=0.001
+        Fine-tuning step size. The loss is summed over pixels, so SGD needs a small value.
+    learning_rate_decay : float, default=1.0
+        The fine-tuning step size is multiplied by this after every epoch.
+    momentum : float or (float, float), default=0.9
+        SGD momentum, or a (start, end) ramp. Ignored by Adam.
+    weight_decay : float, default=0.0
+        L2 penalty on the fine-tuned weights (not the biases).
+    epochs : int, default=10
+        Fine-tuning epochs.
+    batch_size : int, default=100
+        Examples per update, in pretraining and fine-tuning.
+    validation_fraction : float, default=0.0
+        Fraction of X held out to measure the reconstruction error every epoch. When > 0, the
+        model keeps the weights of the best epoch and stops after ``n_iter_no_change`` epochs
+        without improvement.
+    n_iter_no_change : int, default=10
+        Patience of early stopping; used only when ``validation_fraction > 0``.
+    random_state : int, RandomState instance or None, default=None
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    verbose : int, default=0
+        1 prints loss, reconstruction error and time per fine-tuning epoch and shows progress
+        bars; 2 also prints a line per RBM epoch.
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        Encoder then decoder weights; ``coefs_[i]`` has shape (n_in, n_out).
+    intercepts_ : list of ndarray
+    layer_sizes_ : list of int
+        ``layers`` with ``None`` resolved.
+    dbn_ : DBN or None
+        The pretrained stack before fine-tuning (None when ``pretrain=False``).
+    history_ : dict of lists
+        Per fine-tuning epoch: ``epoch``, ``phase``, ``loss``, ``reconstruction_error`` (mean
+        squared error per example over the epoch's mini-batches), ``validation_error`` (only
+        when ``validation_fraction > 0``), ``learning_rate``, ``time``.
+    n_iter_ : int
+        Fine-tuning epochs actually run.
+    n_features_in_ : int
+
+    References
+    ----------
+    Hinton, G. E. & Salakhutdinov, R. R. (2006). Reducing the dimensionality of data with
+    neural networks. Science 313, 504-507.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from deepbelief import DeepAutoencoder
+    >>> X = load_digits().data / 16
+    >>> ae = DeepAutoencoder([64, 32, 2], pretrain_epochs=2, epochs=2, random_state=0).fit(X)
+    >>> ae.transform(X).shape, ae.reconstruct(X).shape
+    ((1797, 2), (1797, 64))
+    """
+
+    _parameter_constraints = {
+        "layers": [list, tuple, np.ndarray],
+        "visible": [StrOptions(set(UNIT_TYPES))],
+        "code": [StrOptions(set(UNIT_TYPES))],
+        "pretrain": ["boolean"],
+        "pretrain_epochs": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "pretrain_learning_rate": [
+            Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list, tuple
+        ],
+        "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "pretrain_weight_decay": [Interval(Real, 0, None, closed="left"), list, tuple],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "momentum": [Interval(Real, 0, 1, closed="left"), tuple],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        layers=(None, 1000, 500, 250, 30),
+        *,
+        visible="bernoulli",
+        code="gaussian",
+        pretrain=True,
+        pretrain_epochs=10,
+        pretrain_learning_rate="auto",
+        pretrain_momentum=0.5,
+        pretrain_weight_decay=0.0,
+        solver="adam",
+        learning_rate=0.001,
+        learning_rate_decay=1.0,
+        momentum=0.9,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=100,
+        validation_fraction=0.0,
+        n_iter_no_change=10,
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.layers = layers
+        self.visible = visible
+        self.code = code
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_momentum = pretrain_momentum
+        self.pretrain_weight_decay = pretrain_weight_decay
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_decay = learning_rate_decay
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def _activations(self):
+        """Activation of every layer, encoder then decoder (the last one before any sigmoid)."""
+        n = len(self.layer_sizes_) - 1
+        encoder = ["sigmoid"] * (n - 1) + [_activation(self.code)]
+        decoder = ["sigmoid"] * (n - 1) + [_activation(self.visible)]
+        return encoder + decoder
+
+    def _initial_layers(self, X, rng):
+        """Encoder and decoder (coefs, intercepts): the unrolled DBN, or random."""
+        sizes = self.layer_sizes_
+        self.dbn_ = None
+        if self.pretrain:
+            hidden = ["bernoulli"] * (len(sizes) - 2) + [self.code]
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            self.dbn_ = ft.pretraining_dbn(self, sizes, hidden, seed).fit(X)
+            rbms = self.dbn_.rbms_
+            coefs = [r.components_.T for r in rbms] + [r.components_ for r in reversed(rbms)]
+            intercepts = [r.intercept_hidden_ for r in rbms]
+            return coefs, intercepts + [r.intercept_visible_ for r in reversed(rbms)]
+        pairs = list(zip(sizes[:-1], sizes[1:]))
+        layers = [ft.glorot(rng, a, b, True) for a, b in pairs]
+        layers += [ft.glorot(rng, b, a, True) for a, b in reversed(pairs)]
+        return [W for W, _ in layers], [b for _, b in layers]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain the stack (unless ``pretrain=False``), unroll it and fine-tune it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : DeepAutoencoder
+        """
+        X = validate_data(self, X, dtype=(np.float32, np.float64))
+        self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
+        check_unit_range(X, self.visible)
+        rng = check_random_state(self.random_state)
+        device = resolve_device(self.device)
+        X_val = None
+        if self.validation_fraction > 0:
+            X, X_val = train_test_split(X, test_size=self.validation_fraction, random_state=rng)
+        coefs, intercepts = self._initial_layers(X, rng)
+        weights, biases = ft.as_parameters(coefs, device), ft.as_parameters(intercepts, device)
+        random = RandomSource(rng, device)
+        self.history_ = ft.new_history("reconstruction_error", X_val is not None)
+        self.n_iter_ = 0
+        if self.epochs:
+            self.n_iter_ = self._fine_tune(X, X_val, weights, biases, random)
+        self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
+        return self
+
+    def _fine_tune(self, X, X_val, weights, biases, random):
+        device = weights[0].device
+        data = to_tensor(X, device)
+        activations = self._activations()
+        bernoulli = self.visible == "bernoulli"
+
+        def output(x):  # (B, n_features): logits for Bernoulli inputs, values for Gaussian
+            for W, b, act in zip(weights[:-1], biases[:-1], activations[:-1]):
+                x = ft.layer_forward(x, W, b, act)
+            return ft.layer_forward(x, weights[-1], biases[-1], "linear")
+
+        def squared_error(out, x):
+            rec = torch.sigmoid(out) if bernoulli else out
+            return ((rec - x) ** 2).sum()
+
+        def batch_loss(rows):
+            x = data[rows]
+            out = output(x)
+            se = squared_error(out, x)
+            if bernoulli:
+                loss = F.binary_cross_entropy_with_logits(out, x, reduction="sum") / x.shape[0]
+            else:
+                loss = se / x.shape[0]
+            return loss, se
+
+        evaluate = None
+        if X_val is not None:
+            val = to_tensor(X_val, device)
+
+            def evaluate():
+                return squared_error(output(val), val) / val.shape[0]
+
+        settings = ft.Settings(
+            solver=self.solver,
+            learning_rate=self.learning_rate,
+            learning_rate_decay=self.learning_rate_decay,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            epochs=self.epochs,
+            n_iter_no_change=self.n_iter_no_change,
+        )
+        return ft.train(
+            weights, biases, batch_loss, X.shape[0], settings, random, evaluate=evaluate,
+            history=self.history_, metric="reconstruction_error", name=type(self).__name__,
+            verbose=self.verbose,
+        )
+
+    # ------------------------------------------------------------- inference
+    def _run(self, Z, start, stop):
+        """Apply layers ``start:stop`` of the unrolled net to the rows of ``Z``."""
+        device, dtype = resolve_device(self.device), ft.torch_dtype(Z)
+        all_layers = list(zip(self.coefs_, self.intercepts_, self._activations()))
+        layers = [
+            (to_tensor(W, device, dtype), to_tensor(b, device, dtype), act)
+            for W, b, act in all_layers[start:stop]
+        ]
+
+        def forward(h):
+            for W, b, act in layers:
+                h = ft.layer_forward(h, W, b, act)
+            return h
+
+        return ft.predict_in_batches(forward, Z, device).astype(Z.dtype, copy=False)
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        check_unit_range(X, self.visible)
+        return X
+
+    def transform(self, X):
+        """Codes: the encoder's output, shape (n_samples, layer_sizes_[-1])."""
+        return self._run(self._check_X(X), 0, len(self.coefs_) // 2)
+
+    def inverse_transform(self, codes):
+        """Decode codes back to data space.
+
+        Parameters
+        ----------
+        codes : array-like of shape (n_samples, layer_sizes_[-1])
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        codes = check_array(codes, dtype=(np.float32, np.float64))
+        if codes.shape[1] != self.layer_sizes_[-1]:
+            raise ValueError(f"codes have {codes.shape[1]} columns but the code layer has "
+                             f"{self.layer_sizes_[-1]} units; pass one column per code unit.")
+        return self._run(codes, len(self.coefs_) // 2, len(self.coefs_))
+
+    def reconstruct(self, X):
+        """Encode and decode, shape (n_samples, n_features)."""
+        return self._run(self._check_X(X), 0, len(self.coefs_))
+
+    def reconstruction_error(self, X):
+        """Mean over examples of the squared error summed over features (H&S 2006's measure).
+
+        Returns
+        -------
+        error : float
+        """
+        X = self._check_X(X)
+        return float(np.mean(np.sum((self.reconstruct(X) - X) ** 2, axis=1, dtype=np.float64)))
+
+    def score(self, X, y=None):
+        """Negative ``reconstruction_error(X)``: greater is better, as scikit-learn expects."""
+        return -self.reconstruction_error(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------ model files
+    def _get_state(self):
+        check_is_fitted(self)
+        arrays = ft.layers_to_saved(self.coefs_, self.intercepts_)
+        state = {
+            "layer_sizes_": self.layer_sizes_,
+            "n_features_in_": int(self.n_features_in_),
+            "n_iter_": int(self.n_iter_),
+            "history_": self.history_,
+        }
+        dbn_arrays, state["dbn_"] = ft.dbn_to_saved(self.dbn_)
+        arrays.update(dbn_arrays)
+        return arrays, state
+
+    def _set_state(self, arrays, state):
+        self.coefs_, self.intercepts_ = ft.layers_from_saved(arrays)
+        self.layer_sizes_ = state["layer_sizes_"]
+        self.n_features_in_ = state["n_features_in_"]
+        self.n_iter_ = state["n_iter_"]
+        self.history_ = state["history_"]
+        self.dbn_ = ft.dbn_from_saved(arrays, state["dbn_"])
+        return self

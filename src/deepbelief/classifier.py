@@ -1,0 +1,415 @@
+"""A classifier: a DBN pretrained without labels, topped with softmax, fine-tuned by backprop."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+
+from . import _finetune as ft
+from ._backend import RandomSource, check_unit_range, resolve_device, to_tensor
+from ._rbm_math import UNIT_TYPES
+from .io import SaveLoadMixin, register
+
+
+def hidden_sizes(hidden_layer_sizes):
+    """``hidden_layer_sizes`` as a list of ints (an int means one hidden layer)."""
+    sizes = hidden_layer_sizes
+    if isinstance(sizes, Integral):
+        sizes = [sizes]
+    sizes = list(sizes)
+    if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+        raise ValueError(
+            "hidden_layer_sizes must be a non-empty list of positive integers, the sizes of the "
+            f"hidden layers only (e.g. (500, 500, 2000)), got {hidden_layer_sizes!r}."
+        )
+    return [int(s) for s in sizes]
+
+
+def _split(X, y, fraction, rng):
+    """Hold out ``fraction`` of the rows, stratified when every class has two examples."""
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None
+    return train_test_split(X, y, test_size=fraction, random_state=rng, stratify=stratify)
+
+
+@register
+class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
+    """Deep belief net classifier: greedy RBM pretraining, then backprop through the whole net.
+
+    The hidden layers are pretrained as a :class:`~deepbelief.DBN` on X alone; a softmax layer
+    is put on top and the network (sigmoid hidden units initialised from the RBMs' weights and
+    hidden biases) is fine-tuned on the labels with mini-batch backprop. Input and output sizes
+    come from the data, as in scikit-learn's ``MLPClassifier``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(500,)
+        Sizes of the hidden layers only. nolearn's ``DBN([784, 300, 10])`` is
+        ``DBNClassifier(hidden_layer_sizes=(300,))`` here.
+    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+        Input units of the first RBM. Bernoulli units need X in [0, 1]; use "gaussian" with
+        standardized real-valued X.
+    pretrain : bool, default=True
+        False trains the same network from a random (Glorot) initialisation, for comparison.
+    pretrain_epochs : int or list of int, default=10
+        RBM epochs, one value for all RBMs or a list with one per hidden layer.
+    pretrain_learning_rate : float, "auto" or list, default="auto"
+        RBM step sizes; "auto" is 0.1 for Bernoulli RBMs and 0.001 for a Gaussian first layer.
+    pretrain_momentum : float, (float, float) or list, default=0.5
+        RBM momentum; a tuple ``(start, end)`` is a linear ramp, a list gives one per RBM.
+    pretrain_weight_decay : float or list of float, default=0.0
+        RBM weight decay (Hinton 2006 used 2e-4).
+    solver : {"sgd", "adam"}, default="sgd"
+        Fine-tuning optimizer: SGD with momentum, or Adam.
+    learning_rate : float, default=0.1
+        Fine-tuning step size (for the mean cross-entropy of a mini-batch).
+    learning_rate_decay : float, default=1.0
+        The fine-tuning step size is multiplied by this after every epoch (nolearn's
+        ``learn_rate_decays``).
+    momentum : float or (float, float), default=0.9
+        SGD momentum, or a (start, end) ramp over the epochs. Ignored by Adam.
+    weight_decay : float, default=0.0
+        L2 penalty on the fine-tuned weights (not the biases).
+    dropout : float, default=0.0
+        Fraction of hidden units dropped in every fine-tuning update (0.5 is usual).
+    input_dropout : float, default=0.0
+        Fraction of input pixels dropped in every fine-tuning update (0.2 is usual).
+    epochs : int, default=10
+        Fine-tuning epochs of the whole network (0: only the softmax layer is trained).
+    output_epochs : int, default=0
+        Epochs training the softmax layer alone on the pretrained features before the whole
+        network is fine-tuned.
+    batch_size : int, default=100
+        Examples per update, in pretraining and fine-tuning.
+    validation_fraction : float, default=0.0
+        Fraction of the training data held out (stratified) to measure the validation error
+        every epoch. When > 0, the model keeps the weights of the epoch with the lowest
+        validation error and stops after ``n_iter_no_change`` epochs without improvement.
+    n_iter_no_change : int, default=10
+        Patience of early stopping; used only when ``validation_fraction > 0``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds pretraining, initialisation, shuffling and dropout. Same seed, same model on CPU.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    verbose : int, default=0
+        1 prints loss, training error, validation error and time per fine-tuning epoch and shows
+        progress bars; 2 also prints a line per RBM epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coefs_ : list of ndarray
+        ``coefs_[i]`` has shape (n_units[i], n_units[i + 1]); the last one feeds the softmax.
+    intercepts_ : list of ndarray
+    dbn_ : DBN or None
+        The pretrained stack, before fine-tuning (None when ``pretrain=False``).
+    history_ : dict of lists
+        Per fine-tuning epoch: ``epoch``, ``phase`` ("output" or "network"), ``loss`` and
+        ``train_error`` (means over the epoch's mini-batches, with dropout active),
+        ``validation_error`` (only when ``validation_fraction > 0``), ``learning_rate``, ``time``.
+    n_iter_ : int
+        Epochs of whole-network fine-tuning actually run.
+    n_features_in_ : int
+
+    References
+    ----------
+    Hinton, G. E. & Salakhutdinov, R. R. (2006). Reducing the dimensionality of data with
+    neural networks. Science 313, 504-507.
+    Srivastava, N. et al. (2014). Dropout: a simple way to prevent neural networks from
+    overfitting. JMLR 15, 1929-1958.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from deepbelief import DBNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DBNClassifier((64,), pretrain_epochs=2, epochs=2, random_state=0).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [Interval(Integral, 1, None, closed="left"), list, tuple, np.ndarray],
+        "visible": [StrOptions(set(UNIT_TYPES))],
+        "pretrain": ["boolean"],
+        "pretrain_epochs": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "pretrain_learning_rate": [
+            Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list, tuple
+        ],
+        "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "pretrain_weight_decay": [Interval(Real, 0, None, closed="left"), list, tuple],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "momentum": [Interval(Real, 0, 1, closed="left"), tuple],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "epochs": [Interval(Integral, 0, None, closed="left")],
+        "output_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(500,),
+        *,
+        visible="bernoulli",
+        pretrain=True,
+        pretrain_epochs=10,
+        pretrain_learning_rate="auto",
+        pretrain_momentum=0.5,
+        pretrain_weight_decay=0.0,
+        solver="sgd",
+        learning_rate=0.1,
+        learning_rate_decay=1.0,
+        momentum=0.9,
+        weight_decay=0.0,
+        dropout=0.0,
+        input_dropout=0.0,
+        epochs=10,
+        output_epochs=0,
+        batch_size=100,
+        validation_fraction=0.0,
+        n_iter_no_change=10,
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible = visible
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_momentum = pretrain_momentum
+        self.pretrain_weight_decay = pretrain_weight_decay
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_decay = learning_rate_decay
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.epochs = epochs
+        self.output_epochs = output_epochs
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def _validate_fit_data(self, X, y):
+        try:
+            n_X, n_y = _num_samples(X), _num_samples(y)
+        except TypeError:
+            n_X = n_y = None  # let validate_data explain what is wrong
+        if n_X is not None and n_X != n_y:
+            raise ValueError(f"y has {n_y} labels but X has {n_X} rows; pass one label per row.")
+        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
+        check_classification_targets(y)
+        self.classes_, y = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y contains only one class ({self.classes_[0]}); a classifier needs at least "
+                "two: pass labels from two or more classes."
+            )
+        sizes = hidden_sizes(self.hidden_layer_sizes)
+        if len(sizes) >= 2 and sizes[0] == X.shape[1] and sizes[-1] == len(self.classes_):
+            warnings.warn(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} looks like a nolearn-style list "
+                "with the input and output sizes included; DBNClassifier takes the hidden sizes "
+                f"only, so this builds {'-'.join(map(str, [X.shape[1], *sizes, sizes[-1]]))}. "
+                f"Use hidden_layer_sizes={tuple(sizes[1:-1])!r} for the net nolearn would build.",
+                UserWarning,
+            )
+        if self.epochs + self.output_epochs < 1:
+            raise ValueError("epochs + output_epochs must be at least 1 (got 0): set epochs.")
+        check_unit_range(X, self.visible)
+        return X, y, sizes
+
+    def _initial_layers(self, X, sizes, rng):
+        """(coefs, intercepts) of the hidden layers: from pretrained RBMs or at random."""
+        self.dbn_ = None
+        if self.pretrain:
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            self.dbn_ = ft.pretraining_dbn(self, [X.shape[1], *sizes], "bernoulli", seed).fit(X)
+            coefs = [rbm.components_.T for rbm in self.dbn_.rbms_]
+            return coefs, [rbm.intercept_hidden_ for rbm in self.dbn_.rbms_]
+        fan_in = [X.shape[1], *sizes[:-1]]
+        layers = [ft.glorot(rng, n_in, n_out, True) for n_in, n_out in zip(fan_in, sizes)]
+        return [W for W, _ in layers], [b for _, b in layers]
+
+    def _settings(self, epochs):
+        return ft.Settings(
+            solver=self.solver,
+            learning_rate=self.learning_rate,
+            learning_rate_decay=self.learning_rate_decay,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            epochs=epochs,
+            n_iter_no_change=self.n_iter_no_change,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain (unless ``pretrain=False``), then fine-tune on the labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Any labels scikit-learn accepts (ints, strings, ...), at least two classes.
+
+        Returns
+        -------
+        self : DBNClassifier
+        """
+        X, y, sizes = self._validate_fit_data(X, y)
+        rng = check_random_state(self.random_state)
+        device = resolve_device(self.device)
+        X_val = y_val = None
+        if self.validation_fraction > 0:
+            X, X_val, y, y_val = _split(X, y, self.validation_fraction, rng)
+        coefs, intercepts = self._initial_layers(X, sizes, rng)
+        W_out, b_out = ft.glorot(rng, sizes[-1], len(self.classes_), False)
+        weights = ft.as_parameters([*coefs, W_out], device)
+        biases = ft.as_parameters([*intercepts, b_out], device)
+        random = RandomSource(rng, device)
+        self.history_ = ft.new_history("train_error", X_val is not None)
+        self._fine_tune(X, y, X_val, y_val, weights, biases, random)
+        self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
+        return self
+
+    def _fine_tune(self, X, y, X_val, y_val, weights, biases, random):
+        device = weights[0].device
+        data, labels = to_tensor(X, device), torch.as_tensor(y, device=device)
+        hidden = list(zip(weights[:-1], biases[:-1]))
+
+        def features(x, train):  # (B, n_features) -> (B, last hidden size)
+            h = ft.dropout(x, self.input_dropout, random) if train else x
+            for W, b in hidden:
+                h = ft.layer_forward(h, W, b, "sigmoid")
+                h = ft.dropout(h, self.dropout, random) if train else h
+            return h
+
+        def logits(h):  # (B, last hidden size) -> (B, n_classes)
+            return ft.layer_forward(h, weights[-1], biases[-1], "linear")
+
+        def logits_loss(h, rows):
+            z, target = logits(h), labels[rows]
+            return F.cross_entropy(z, target), (z.argmax(1) != target).sum()
+
+        evaluate = None
+        if X_val is not None:
+            val_data, val_labels = to_tensor(X_val, device), torch.as_tensor(y_val, device=device)
+
+            def evaluate():
+                return (logits(features(val_data, False)).argmax(1) != val_labels).float().mean()
+
+        common = dict(evaluate=evaluate, history=self.history_, metric="train_error",
+                      name=type(self).__name__, verbose=self.verbose)
+        if self.output_epochs:
+            with torch.no_grad():
+                top = features(data, False)  # (n_samples, last hidden size), computed once
+            ft.train(
+                [weights[-1]], [biases[-1]],
+                lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, random), rows),
+                len(y), self._settings(self.output_epochs), random, phase="output", **common,
+            )
+            del top
+        self.n_iter_ = 0
+        if self.epochs:
+            self.n_iter_ = ft.train(
+                weights, biases, lambda rows: logits_loss(features(data[rows], True), rows),
+                len(y), self._settings(self.epochs), random, phase="network", **common,
+            )
+
+    # ------------------------------------------------------------- inference
+    def predict_proba(self, X):
+        """Class probabilities from the softmax layer.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), columns in the order of ``classes_``
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        check_unit_range(X, self.visible)
+        device, dtype = resolve_device(self.device), ft.torch_dtype(X)
+        weights = [to_tensor(W, device, dtype) for W in self.coefs_]
+        biases = [to_tensor(b, device, dtype) for b in self.intercepts_]
+
+        def forward(h):
+            for W, b in zip(weights[:-1], biases[:-1]):
+                h = ft.layer_forward(h, W, b, "sigmoid")
+            return torch.softmax(ft.layer_forward(h, weights[-1], biases[-1], "linear"), dim=1)
+
+        return ft.predict_in_batches(forward, X, device).astype(np.float64)
+
+    def predict(self, X):
+        """Most probable class of each row, shape (n_samples,)."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.visible == "bernoulli"
+        return tags
+
+    # ------------------------------------------------------------ model files
+    def _get_state(self):
+        check_is_fitted(self)
+        arrays = ft.layers_to_saved(self.coefs_, self.intercepts_)
+        state = {
+            "n_features_in_": int(self.n_features_in_),
+            "n_iter_": int(self.n_iter_),
+            "history_": self.history_,
+        }
+        arrays["classes_"], state["classes_dtype"] = _classes_to_saved(self.classes_)
+        dbn_arrays, state["dbn_"] = ft.dbn_to_saved(self.dbn_)
+        arrays.update(dbn_arrays)
+        return arrays, state
+
+    def _set_state(self, arrays, state):
+        self.coefs_, self.intercepts_ = ft.layers_from_saved(arrays)
+        self.classes_ = _classes_from_saved(arrays["classes_"], state["classes_dtype"])
+        self.n_features_in_ = state["n_features_in_"]
+        self.n_iter_ = state["n_iter_"]
+        self.history_ = state["history_"]
+        self.dbn_ = ft.dbn_from_saved(arrays, state["dbn_"])
+        return self
+
+
+def _classes_to_saved(classes):
+    """Labels as a tensor: numbers as they are, anything else as UTF-8 codes of their text."""
+    if classes.dtype.kind in "biuf":
+        return classes, classes.dtype.str
+    text = [str(c) for c in classes]
+    width = max(len(t.encode()) for t in text)
+    codes = np.zeros((len(text), width), dtype=np.uint8)
+    for i, t in enumerate(text):
+        raw = t.encode()
+        codes[i, : len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+    return codes, "text" if classes.dtype.kind == "U" else "object"
+
+
+def _classes_from_saved(array, kind):
+    if kind not in ("text", "object"):
+        return array.astype(np.dtype(kind))
+    text = [bytes(row).rstrip(b"\0").decode() for row in array]
+    return np.array(text, dtype=object if kind == "object" else None)

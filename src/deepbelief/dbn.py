@@ -1,0 +1,383 @@
+"""The Deep Belief Network: a stack of RBMs trained greedily, one layer at a time."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._backend import check_unit_range
+from ._rbm_math import UNIT_TYPES
+from .io import SaveLoadMixin, register
+from .rbm import RBM
+
+# Step sizes of the "auto" learning rate (Hinton 2010, section 13.2; Hinton & Salakhutdinov 2006):
+# Gaussian units have unbounded activations and need a rate about 100 times smaller.
+AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.001}
+
+# Settings that may be given per RBM (a list with one entry per RBM) or once for all.
+PER_LAYER = ("hidden", "learning_rate", "n_iter", "momentum", "weight_decay")
+
+
+def layer_sizes(layers, n_features):
+    """Check a layer list against the data and return it as ints, ``None`` replaced by the width.
+
+    ``layers[0]`` is the number of input units; ``None`` there means "as many as X has features".
+    """
+    sizes = list(layers) if isinstance(layers, (list, tuple, np.ndarray)) else None
+    if sizes is None or len(sizes) < 2:
+        raise ValueError(
+            "layers must be a list of at least two layer sizes, input first "
+            f"(e.g. [{n_features}, 500, 500]), got {layers!r}."
+        )
+    if sizes[0] is None:
+        sizes[0] = n_features
+    bad = [s for s in sizes if not (isinstance(s, Integral) and s >= 1)]
+    if bad:
+        raise ValueError(f"layers must hold positive integers, got {layers!r}.")
+    if sizes[0] != n_features:
+        raise ValueError(
+            f"layers[0]={sizes[0]} but X has {n_features} features; set layers[0] to "
+            f"{n_features} (or None) or pass the right data."
+        )
+    return [int(s) for s in sizes]
+
+
+def expand_per_layer(name, value, n_rbms):
+    """One value per RBM: a list (or, except for momentum, a tuple) is per RBM, else repeated.
+
+    A tuple ``momentum`` is a (start, end) ramp shared by every RBM, as for ``RBM``.
+    """
+    per_layer = isinstance(value, (list, np.ndarray)) or (
+        isinstance(value, tuple) and not name.endswith("momentum")
+    )
+    if not per_layer:
+        return [value] * n_rbms
+    values = list(value)
+    if len(values) != n_rbms:
+        hint = ""
+        if name.endswith("momentum"):
+            hint = " (for a momentum ramp pass a tuple, e.g. (0.5, 0.9))"
+        raise ValueError(
+            f"{name} has {len(values)} entries but the network has {n_rbms} RBMs (one per "
+            f"hidden layer); give one value per RBM or a single value for all{hint}."
+        )
+    return values
+
+
+@register
+class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
+    """Deep Belief Network: RBMs stacked and trained greedily, layer by layer.
+
+    RBM ``i`` is trained on E[h | v] of RBM ``i - 1`` applied to the data (Hinton, Osindero & Teh
+    2006). ``transform`` maps data to the top layer, ``reconstruct`` goes up and back down.
+
+    Parameters
+    ----------
+    layers : sequence of int, default=(None, 256, 256)
+        Layer sizes, input first: ``[784, 500, 500, 2000]`` is three RBMs 784-500, 500-500 and
+        500-2000. ``layers[0]`` must equal the number of features of X; ``None`` there means
+        "whatever X has". Stored as given.
+    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+        Input units of the first RBM. Bernoulli units need data in [0, 1]; Gaussian units need
+        standardized data. Every higher RBM's visible units are the hidden units below it.
+    hidden : {"bernoulli", "gaussian"} or list of them, default="bernoulli"
+        Hidden units of each RBM. ``["bernoulli", "bernoulli", "gaussian"]`` gives a linear top
+        layer, as in a deep autoencoder.
+    learning_rate : float, "auto" or list, default="auto"
+        Step size of each RBM. "auto" is 0.1 for an RBM with Bernoulli units on both sides and
+        0.001 when either side is Gaussian.
+    n_iter : int or list of int, default=10
+        Epochs of each RBM.
+    momentum : float, (float, float) or list, default=0.5
+        Momentum of each RBM; a tuple ``(start, end)`` is a linear ramp used by every RBM, and a
+        list gives one momentum (or ramp) per RBM.
+    weight_decay : float or list of float, default=0.0
+        Weight penalty of each RBM.
+    method, k, batch_size, penalty, learning_rate_decay
+        Shared by every RBM; see :class:`~deepbelief.RBM`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every RBM; the same seed gives the same stack on CPU.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar per RBM; 2 also prints a line per epoch.
+
+    Any per-RBM setting given as a list must have one entry per RBM (``len(layers) - 1``).
+
+    Attributes
+    ----------
+    rbms_ : list of RBM
+        The fitted RBMs, bottom first.
+    history_ : list of dict
+        ``history_[i]`` is ``rbms_[i].history_`` (per-epoch reconstruction error, time, ...).
+    layer_sizes_ : list of int
+        ``layers`` with ``None`` resolved.
+    n_features_in_ : int
+
+    References
+    ----------
+    Hinton, G. E., Osindero, S. & Teh, Y. (2006). A fast learning algorithm for deep belief nets.
+    Neural Computation 18, 1527-1554.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepbelief import DBN
+    >>> X = np.random.RandomState(0).rand(60, 16)
+    >>> dbn = DBN([16, 8, 4], n_iter=2, random_state=0).fit(X)
+    >>> dbn.transform(X).shape, dbn.reconstruct(X).shape
+    ((60, 4), (60, 16))
+    """
+
+    _parameter_constraints = {
+        "layers": [list, tuple, np.ndarray],
+        "visible": [StrOptions(set(UNIT_TYPES))],
+        "hidden": [StrOptions(set(UNIT_TYPES)), list, tuple],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list, tuple
+        ],
+        "n_iter": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "momentum": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), list, tuple],
+        "method": [StrOptions({"cd", "pcd"})],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "penalty": [StrOptions({"l2", "l1"})],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        layers=(None, 256, 256),
+        *,
+        visible="bernoulli",
+        hidden="bernoulli",
+        learning_rate="auto",
+        n_iter=10,
+        momentum=0.5,
+        weight_decay=0.0,
+        method="cd",
+        k=1,
+        batch_size=100,
+        penalty="l2",
+        learning_rate_decay=1.0,
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.layers = layers
+        self.visible = visible
+        self.hidden = hidden
+        self.learning_rate = learning_rate
+        self.n_iter = n_iter
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.method = method
+        self.k = k
+        self.batch_size = batch_size
+        self.penalty = penalty
+        self.learning_rate_decay = learning_rate_decay
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def _make_rbms(self, sizes):
+        """Unfitted RBMs with the per-layer settings expanded, each seeded from one generator."""
+        n_rbms = len(sizes) - 1
+        settings = {name: expand_per_layer(name, getattr(self, name), n_rbms) for name in PER_LAYER}
+        if any(h not in UNIT_TYPES for h in settings["hidden"]):
+            raise ValueError(f"hidden must be 'bernoulli', 'gaussian' or a list of them, "
+                             f"got {self.hidden!r}.")
+        rng = check_random_state(self.random_state)
+        rbms = []
+        visible = self.visible
+        for i in range(n_rbms):
+            hidden = settings["hidden"][i]
+            learning_rate = settings["learning_rate"][i]
+            if isinstance(learning_rate, str) and learning_rate == "auto":
+                learning_rate = min(AUTO_LEARNING_RATE[visible], AUTO_LEARNING_RATE[hidden])
+            rbms.append(
+                RBM(
+                    sizes[i + 1],
+                    visible=visible,
+                    hidden=hidden,
+                    method=self.method,
+                    k=self.k,
+                    learning_rate=learning_rate,
+                    batch_size=self.batch_size,
+                    n_iter=settings["n_iter"][i],
+                    momentum=settings["momentum"][i],
+                    weight_decay=settings["weight_decay"][i],
+                    penalty=self.penalty,
+                    learning_rate_decay=self.learning_rate_decay,
+                    random_state=int(rng.randint(np.iinfo(np.int32).max)),
+                    device=self.device,
+                    verbose=self.verbose,
+                )
+            )
+            visible = hidden
+        return rbms
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, callback=None):
+        """Train the RBMs bottom-up, each on the hidden means of the one below.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        callback : callable, optional
+            Called as ``callback(dbn, layer_index, epoch)`` after every epoch of every RBM
+            (both 0-based). ``dbn.rbms_`` then holds the RBMs up to and including the one in
+            training, so ``dbn.transform`` and ``dbn.reconstruct`` work on the current state.
+
+        Returns
+        -------
+        self : DBN
+        """
+        X = validate_data(self, X, dtype=(np.float32, np.float64))
+        self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
+        check_unit_range(X, self.visible)
+        rbms = self._make_rbms(self.layer_sizes_)
+        self.rbms_, self.history_ = [], []
+        H = X
+        for i, rbm in enumerate(rbms):
+            self.rbms_.append(rbm)
+            if self.verbose >= 2:
+                print(f"[DBN] RBM {i + 1}/{len(rbms)}: {rbm.visible} {H.shape[1]} -> "
+                      f"{rbm.hidden} {rbm.n_components}, learning_rate={rbm.learning_rate:g}")
+            rbm_callback = None
+            if callback is not None:
+                rbm_callback = lambda _, epoch, i=i: callback(self, i, epoch)  # noqa: E731
+            rbm.fit(H, callback=rbm_callback)
+            self.history_.append(rbm.history_)
+            if i + 1 < len(rbms):
+                H = rbm.transform(H)
+        return self
+
+    # ------------------------------------------------------------- inference
+    def _check_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        check_unit_range(X, self.visible)
+        return X
+
+    def _n_layers(self, n_layers):
+        n = len(self.rbms_)
+        if n_layers is None:
+            return n
+        if not (isinstance(n_layers, Integral) and 1 <= n_layers <= n):
+            raise ValueError(f"n_layers must be an integer from 1 to {n} (the number of RBMs), "
+                             f"got {n_layers!r}.")
+        return int(n_layers)
+
+    def layer_activations(self, X, n_layers=None):
+        """Hidden means E[h | v] of every layer on the way up.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        n_layers : int, optional
+            Stop after this many RBMs (default: all).
+
+        Returns
+        -------
+        activations : list of ndarray
+            ``activations[i]`` has shape (n_samples, layer_sizes_[i + 1]).
+        """
+        H = self._check_X(X)
+        activations = []
+        for rbm in self.rbms_[: self._n_layers(n_layers)]:
+            H = rbm.transform(H)
+            activations.append(H)
+        return activations
+
+    def transform(self, X):
+        """Top-layer hidden means, shape (n_samples, layer_sizes_[-1])."""
+        return self.layer_activations(X)[-1]
+
+    def inverse_transform(self, H, n_layers=None):
+        """Down pass E[v | h] from layer ``n_layers`` (default: the top) to the data.
+
+        Parameters
+        ----------
+        H : array-like of shape (n_samples, layer_sizes_[n_layers])
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        H = check_array(H, dtype=(np.float32, np.float64))
+        for rbm in reversed(self.rbms_[: self._n_layers(n_layers)]):
+            H = rbm.inverse_transform(H)
+        return H
+
+    def reconstruct(self, X, n_layers=None):
+        """Up through the first ``n_layers`` RBMs (default: all) with E[h | v], then back down.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+        """
+        n = self._n_layers(n_layers)
+        return self.inverse_transform(self.layer_activations(X, n)[-1], n)
+
+    def sample(self, n_samples=16, n_steps=1000, return_chain=False):
+        """Draw from the model: Gibbs sampling in the top RBM, then one down pass of means.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        chain : ndarray of shape (n_steps, n_samples, n_features)
+            Only with ``return_chain=True``: every Gibbs step taken down to the data.
+        """
+        check_is_fitted(self)
+        top, below = self.rbms_[-1], len(self.rbms_) - 1
+        if not return_chain:
+            H = top.sample(n_samples, n_steps)
+            return self.inverse_transform(H, below) if below else H
+        H, chain = top.sample(n_samples, n_steps, return_chain=True)
+        if below:
+            H = self.inverse_transform(H, below)
+            flat = chain.reshape(-1, chain.shape[-1])
+            chain = self.inverse_transform(flat, below).reshape(n_steps, n_samples, -1)
+        return H, chain
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------ model files
+    def _get_state(self):
+        check_is_fitted(self)
+        arrays, layers = {}, []
+        for i, rbm in enumerate(self.rbms_):
+            rbm_arrays, rbm_state = rbm._get_state()
+            arrays.update({f"layers.{i}.{k}": v for k, v in rbm_arrays.items()})
+            layers.append({"params": rbm.get_params(), "state": rbm_state})
+        state = {
+            "n_features_in_": int(self.n_features_in_),
+            "layer_sizes_": self.layer_sizes_,
+            "layers": layers,
+        }
+        return arrays, state
+
+    def _set_state(self, arrays, state):
+        self.rbms_ = []
+        for i, layer in enumerate(state["layers"]):
+            prefix = f"layers.{i}."
+            rbm_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            self.rbms_.append(RBM(**layer["params"])._set_state(rbm_arrays, layer["state"]))
+        self.history_ = [rbm.history_ for rbm in self.rbms_]
+        self.layer_sizes_ = state["layer_sizes_"]
+        self.n_features_in_ = state["n_features_in_"]
+        return self
