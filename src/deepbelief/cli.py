@@ -47,8 +47,12 @@ def _positive_float(text):
     return value
 
 
+def _seed(args):
+    return 0 if args.seed is None else args.seed
+
+
 def _common(parser):
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="where to compute; auto picks a CUDA GPU when present")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -85,7 +89,7 @@ def _run_train_rbm(args):
         args.data, args.out, n_components=args.n_components, epochs=args.epochs,
         learning_rate=args.learning_rate, batch_size=args.batch_size, momentum=args.momentum,
         method=args.method, k=args.k, weight_decay=args.weight_decay,
-        max_samples=args.max_samples, seed=args.seed, device=args.device,
+        max_samples=args.max_samples, seed=_seed(args), device=args.device,
         verbose=0 if args.quiet else 1, resume=args.resume, overwrite=args.overwrite,
         data_home=args.data_home,
     )
@@ -112,12 +116,180 @@ def _run_demo(args):
     from .runs import run_demo
 
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731
-    m = run_demo(args.out, data=args.data, seed=args.seed, device=args.device,
+    m = run_demo(args.out, data=args.data, seed=_seed(args), device=args.device,
                  verbose=0 if args.quiet else 1, data_home=args.data_home, say=say)
     print(f"data: {m['data']} ({m['n_train']} training / {m['n_test']} test images)")
     print(f"RBM + logistic regression: test accuracy {m['rbm_logistic_accuracy']:.4f}")
     print(f"logistic regression on raw pixels: test accuracy {m['raw_pixels_logistic_accuracy']:.4f}")
     print(f"pictures: {m['pictures']['filters']}, {m['pictures']['reconstructions']}")
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train an RBM, DBN, classifier or autoencoder into a run folder",
+                       description="Train any model from flags and/or a TOML (or JSON) config; "
+                       "write the model, metrics.json, config.json, training.log, pictures and "
+                       "report.html into --out.")
+    p.add_argument("--config", default=None, help="TOML or JSON file (flags override it)")
+    p.add_argument("--model", choices=["rbm", "dbn", "classifier", "autoencoder"], default=None)
+    p.add_argument("--data", default=None, help="mnist, digits or a labelled CSV file")
+    p.add_argument("--layers", default=None,
+                   help="comma-separated sizes: hidden layers (classifier) or the whole stack "
+                   "(dbn, autoencoder), e.g. 784,500,500")
+    p.add_argument("--epochs", type=_positive_int, default=None)
+    p.add_argument("--learning-rate", type=_positive_float, default=None)
+    p.add_argument("--batch-size", type=_positive_int, default=None)
+    p.add_argument("--max-samples", type=_positive_int, default=None)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="any estimator parameter, e.g. --set dropout=0.25 (repeatable)")
+    p.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    _common(p)
+    p.set_defaults(run=_run_train)
+
+
+def _layers(text):
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"--layers expects comma-separated whole numbers, got {text!r}") from None
+
+
+def _parse_value(text):
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _run_train(args):
+    from .train import read_config, train_model
+
+    config = read_config(args.config) if args.config else {}
+    params = dict(config.get("params") or {})
+    for key, value in (("model", args.model), ("data", args.data), ("max_samples", args.max_samples),
+                       ("data_home", args.data_home)):
+        if value is not None:
+            config[key] = value
+    config.setdefault("model", "rbm")
+    config.setdefault("data", "mnist")
+    config["seed"] = args.seed if args.seed is not None else config.get("seed", 0)
+    config["device"] = args.device
+    if args.layers:
+        layers = _layers(args.layers)
+        key = {"rbm": "n_components", "classifier": "hidden_layer_sizes"}.get(config["model"], "layers")
+        params[key] = layers[0] if key == "n_components" else layers
+    epochs_key = "n_iter" if config["model"] in ("rbm", "dbn") else "epochs"
+    for key, value in ((epochs_key, args.epochs), ("learning_rate", args.learning_rate),
+                       ("batch_size", args.batch_size)):
+        if value is not None:
+            params[key] = value
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        params[name.strip().replace("-", "_")] = _parse_value(value)
+    config["params"] = params
+    m = train_model(config, args.out, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    shown = {k: v for k, v in m.items() if isinstance(v, (int, float, str))}
+    for key, value in shown.items():
+        print(f"{key}: {value}")
+    print(f"run folder: {args.out} (report: {os.path.join(args.out, 'report.html')})")
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="accuracy, classification report, confusion matrix",
+                       description="Evaluate a classifier on test data.")
+    p.add_argument("model", help="a model file written by deepbelief (a classifier)")
+    p.add_argument("--data", default="mnist", help="mnist, digits or a labelled CSV file")
+    p.add_argument("--nudge", action="store_true",
+                   help="also test on the test set shifted one pixel up, down, left and right")
+    p.add_argument("--out", default=None, help="folder for evaluation.json and confusion PNGs")
+    _common(p)
+    p.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args):
+    from .commands import evaluate
+
+    r = evaluate(args.model, args.data, out_dir=args.out, nudged=args.nudge,
+                 data_home=args.data_home, verbose=0 if args.quiet else 1)
+    for name in ("test", "nudged test"):
+        if name in r:
+            print(f"{name}: accuracy {r[name]['accuracy']:.4f} on {r[name]['n']} images")
+            print(r[name]["report"])
+    if args.out:
+        print(f"written: {os.path.join(args.out, 'evaluation.json')}")
+
+
+def _add_predict(sub):
+    p = sub.add_parser("predict", help="labels for a CSV (Kaggle submission) or image files")
+    p.add_argument("model", help="a classifier model file")
+    p.add_argument("inputs", nargs="+", help="one CSV file, or image files (PNG/JPEG)")
+    p.add_argument("--out", default=None, help="write the labels here as CSV (e.g. submission.csv)")
+    p.set_defaults(run=_run_predict)
+
+
+def _run_predict(args):
+    from .commands import predict
+
+    rows = predict(args.model, args.inputs, out_path=args.out)
+    if args.out:
+        print(f"wrote {len(rows)} labels to {args.out}")
+    else:
+        for name, label in rows:
+            print(f"{name},{label}")
+
+
+def _add_sample(sub):
+    p = sub.add_parser("sample", help="digits generated by Gibbs chains (a grid PNG)")
+    p.add_argument("model", help="an RBM, DBN or pretrained classifier model file")
+    p.add_argument("--n-samples", type=_positive_int, default=25)
+    p.add_argument("--steps", type=_positive_int, default=1000, help="Gibbs steps per chain")
+    p.add_argument("--out", default="samples.png", help="PNG to write")
+    p.add_argument("--chain", default=None, help="also write the chains over time as this GIF")
+    p.set_defaults(run=_run_sample)
+
+
+def _run_sample(args):
+    from .commands import sample
+
+    for path in sample(args.model, args.out, n_samples=args.n_samples, n_steps=args.steps,
+                       chain_path=args.chain):
+        print(f"written: {path}")
+
+
+def _add_reconstruct(sub):
+    p = sub.add_parser("reconstruct", help="damaged or noisy digit images and their reconstructions")
+    p.add_argument("model", help="an RBM, DBN, classifier or autoencoder model file")
+    p.add_argument("images", nargs="+", help="PNG/JPEG digit images")
+    p.add_argument("--steps", type=_positive_int, default=1, help="up-down passes")
+    p.add_argument("--out", default="reconstruction.png", help="PNG to write")
+    p.set_defaults(run=_run_reconstruct)
+
+
+def _run_reconstruct(args):
+    from .commands import reconstruct
+
+    print(f"written: {reconstruct(args.model, args.images, args.out, n_steps=args.steps)}")
+
+
+def _add_plot(sub):
+    p = sub.add_parser("plot", help="filters, reconstructions, probes, curves, code maps")
+    p.add_argument("model", help="a model file written by deepbelief")
+    p.add_argument("--data", default=None, help="test data for reconstructions etc. (mnist, digits, CSV)")
+    p.add_argument("--out", default="plots", help="folder for the PNGs")
+    _common(p)
+    p.set_defaults(run=_run_plot)
+
+
+def _run_plot(args):
+    from .commands import plot
+
+    for caption, path in plot(args.model, args.out, data=args.data, data_home=args.data_home,
+                              verbose=0 if args.quiet else 1):
+        print(f"{path}: {caption}")
 
 
 def build_parser():
@@ -127,8 +299,9 @@ def build_parser():
                      "Belief Networks: train, inspect and evaluate.")
     parser.add_argument("--version", action="version", version=f"deepbelief {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    _add_train_rbm(sub)
-    _add_demo(sub)
+    for add in (_add_demo, _add_train_rbm, _add_train, _add_evaluate, _add_predict, _add_sample,
+                _add_reconstruct, _add_plot):
+        add(sub)
     return parser
 
 

@@ -1,0 +1,95 @@
+"""Every picture worth looking at for a fitted model, written into one folder.
+
+Used by ``deepbelief plot`` and by the run reports of ``deepbelief train``.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import inspect
+from .charts import plot_codes_2d, plot_confusion_matrix, plot_training_curves
+from .plots import plot_image_grid, plot_image_rows, plot_pair
+
+
+def guess_image_shape(n_features):
+    """(side, side) for square images, else one row of pixels."""
+    side = math.isqrt(n_features)
+    return (side, side) if side * side == n_features else (1, n_features)
+
+
+def _stack(model):
+    """The RBM or DBN inside ``model``, or None (a classifier trained without pretraining)."""
+    if hasattr(model, "rbms_") or hasattr(model, "components_"):
+        return model
+    return getattr(model, "dbn_", None)
+
+
+def model_pictures(model, out_dir, X=None, y=None, image_shape=None, n_examples=10):
+    """Write PNGs for ``model`` (RBM, DBN, DBNClassifier or DeepAutoencoder) into ``out_dir``.
+
+    ``X``/``y`` (test data, optional) add reconstructions, a confusion matrix or a code map.
+
+    Returns
+    -------
+    pictures : list of (caption, Path)
+    """
+    out = Path(out_dir)
+    n_features = model.n_features_in_
+    shape = tuple(image_shape) if image_shape else guess_image_shape(n_features)
+    pictures = []
+
+    def add(caption, path):
+        pictures.append((caption, Path(path)))
+
+    history = model.history_
+    if isinstance(history, list):  # DBN: one history per layer
+        add("Reconstruction error per layer and epoch",
+            plot_training_curves(history, out / "training_curves.png", "Greedy pretraining"))
+    else:
+        add("Training curves", plot_training_curves(history, out / "training_curves.png", "Training"))
+
+    stack = _stack(model)
+    if stack is not None:
+        first = stack.rbms_[0] if hasattr(stack, "rbms_") else stack
+        add("First-layer filters (weights of each hidden unit, as images)",
+            plot_image_grid(first.components_[:100], shape, out / "filters.png",
+                            "First-layer filters"))
+        mean = X.mean(axis=0) if X is not None else None
+        if mean is not None:
+            add("Reconstruction from the biases alone next to the mean digit",
+                plot_pair(inspect.bias_only_reconstruction(stack, layer=0), mean, shape,
+                          out / "bias_vs_mean.png"))
+        n_layers = len(stack.rbms_) if hasattr(stack, "rbms_") else 1
+        for layer in range(min(n_layers, 2)):
+            add(f"What single hidden units of layer {layer + 1} draw",
+                plot_image_grid(inspect.unit_probes(stack, units=range(min(36, _width(stack, layer))),
+                                                    layer=layer, subtract_bias=True),
+                                shape, out / f"unit_probes_layer{layer + 1}.png",
+                                f"Single units of layer {layer + 1}"))
+        if X is not None:
+            rows = {"original": X[:n_examples]}
+            for i, r in enumerate(inspect.layer_reconstructions(stack, X[:n_examples])):
+                rows[f"through {i + 1} layer{'s' if i else ''}"] = r
+            add("Test digits and their reconstructions",
+                plot_image_rows(rows, shape, out / "reconstructions.png", "Reconstructions"))
+
+    if X is not None and y is not None and hasattr(model, "predict"):
+        add("Confusion matrix on the test data",
+            plot_confusion_matrix(y, model.predict(X), out / "confusion_matrix.png", "Test set"))
+    if X is not None and hasattr(model, "reconstruction_error"):
+        add("Test digits and their reconstructions by the fine-tuned autoencoder",
+            plot_image_rows({"original": X[:n_examples], "reconstruction": model.reconstruct(X[:n_examples])},
+                            shape, out / "autoencoder_reconstructions.png", "Deep autoencoder"))
+        codes = model.transform(X)
+        if codes.shape[1] == 2 and y is not None:
+            add("2-D codes of the test data, coloured by digit",
+                plot_codes_2d(codes, y, out / "codes_2d.png", "2-D codes",
+                              highlight=np.arange(min(10, len(X)))))
+    return pictures
+
+
+def _width(stack, layer):
+    rbms = stack.rbms_ if hasattr(stack, "rbms_") else [stack]
+    return rbms[layer].n_components
