@@ -228,13 +228,14 @@ def _add_predict(sub):
     p.add_argument("model", help="a classifier model file")
     p.add_argument("inputs", nargs="+", help="one CSV file, or image files (PNG/JPEG)")
     p.add_argument("--out", default=None, help="write the labels here as CSV (e.g. submission.csv)")
+    p.add_argument("--resize", action="store_true", help="scale images of another size to the model's")
     p.set_defaults(run=_run_predict)
 
 
 def _run_predict(args):
     from .commands import predict
 
-    rows = predict(args.model, args.inputs, out_path=args.out)
+    rows = predict(args.model, args.inputs, out_path=args.out, resize=args.resize)
     if args.out:
         print(f"wrote {len(rows)} labels to {args.out}")
     else:
@@ -266,13 +267,14 @@ def _add_reconstruct(sub):
     p.add_argument("images", nargs="+", help="PNG/JPEG digit images")
     p.add_argument("--steps", type=_positive_int, default=1, help="up-down passes")
     p.add_argument("--out", default="reconstruction.png", help="PNG to write")
+    p.add_argument("--resize", action="store_true", help="scale images of another size to the model's")
     p.set_defaults(run=_run_reconstruct)
 
 
 def _run_reconstruct(args):
     from .commands import reconstruct
 
-    print(f"written: {reconstruct(args.model, args.images, args.out, n_steps=args.steps)}")
+    print(f"written: {reconstruct(args.model, args.images, args.out, n_steps=args.steps, resize=args.resize)}")
 
 
 def _add_plot(sub):

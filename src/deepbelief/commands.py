@@ -55,7 +55,7 @@ def evaluate(model_path, data="mnist", out_dir=None, nudged=False, data_home=Non
     return result
 
 
-def predict(model_path, inputs, out_path=None):
+def predict(model_path, inputs, out_path=None, resize=False):
     """Labels for a CSV (Kaggle test file: writes an ``ImageId,Label`` submission) or images.
 
     Returns the labels; with ``out_path`` writes them as a CSV (atomically).
@@ -68,7 +68,7 @@ def predict(model_path, inputs, out_path=None):
         header = ("ImageId", "Label")
     else:
         shape = guess_image_shape(model.n_features_in_)
-        X = load_images(inputs, shape=shape)
+        X = load_images(inputs, shape=shape, resize=resize)
         names = [p.name for p in inputs]
         header = ("Image", "Label")
     _check_width(model, X, "input")
@@ -107,13 +107,13 @@ def sample(model_path, out_path, n_samples=25, n_steps=1000, chain_path=None, n_
     return written
 
 
-def reconstruct(model_path, images, out_path, n_steps=1):
+def reconstruct(model_path, images, out_path, n_steps=1, resize=False):
     """Damaged or noisy digit images next to their reconstructions, side by side in a PNG."""
     from .inspect import repair
 
     model = load(model_path)
     shape = guess_image_shape(model.n_features_in_)
-    X = load_images(images, shape=shape)
+    X = load_images(images, shape=shape, resize=resize)
     _check_width(model, X, "images")
     if hasattr(model, "reconstruction_error"):  # a deep autoencoder reconstructs directly
         repaired = model.reconstruct(X)

@@ -1,0 +1,176 @@
+"""train / evaluate / predict / sample / reconstruct / plot, run as a user would."""
+
+import base64
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepbelief import load
+from deepbelief.cli import main
+from deepbelief.datasets import load_dataset
+
+pytest.importorskip("matplotlib")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "deepbelief", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def classifier_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "clf"
+    code = main(["train", "--model", "classifier", "--data", "digits", "--layers", "48",
+                 "--epochs", "8", "--set", "pretrain_epochs=3", "--set", "learning_rate=0.3",
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_train_writes_model_metrics_config_log_pictures_report(classifier_run):
+    names = {p.name for p in classifier_run.iterdir()}
+    assert {"model.safetensors", "metrics.json", "config.json", "training.log", "report.html",
+            "training_curves.png", "filters.png", "confusion_matrix.png"} <= names
+    metrics = json.loads((classifier_run / "metrics.json").read_text())
+    assert metrics["model"] == "classifier" and metrics["test_accuracy"] > 0.85
+    config = json.loads((classifier_run / "config.json").read_text())
+    assert config["params"]["hidden_layer_sizes"] == [48] and config["params"]["pretrain_epochs"] == 3
+    assert load(classifier_run / "model.safetensors").hidden_layer_sizes == (48,)
+    assert len((classifier_run / "training.log").read_text().splitlines()) >= 8
+    html = (classifier_run / "report.html").read_text()
+    pngs = sorted(p for p in classifier_run.iterdir() if p.suffix == ".png")
+    embedded = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
+    assert len(embedded) == len(pngs)
+    assert {base64.b64decode(e) for e in embedded} == {p.read_bytes() for p in pngs}
+    assert all(p.read_bytes()[:8] == PNG for p in pngs)
+
+
+def test_train_from_a_toml_config(tmp_path):
+    config = tmp_path / "dbn.toml"
+    config.write_text('model = "dbn"\ndata = "digits"\nseed = 3\n[params]\nlayers = [64, 32, 16]\nn_iter = 2\n')
+    out = tmp_path / "dbn"
+    assert main(["train", "--config", str(config), "--out", str(out), "--quiet"]) == 0
+    model = load(out / "model.safetensors")
+    assert [r.n_components for r in model.rbms_] == [32, 16] and model.random_state == 3
+    assert (out / "unit_probes_layer2.png").exists()
+
+
+def test_evaluate_with_nudged_test_set(classifier_run, tmp_path):
+    result = run("evaluate", str(classifier_run / "model.safetensors"), "--data", "digits",
+                 "--nudge", "--out", str(tmp_path / "ev"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    accuracies = [float(x) for x in re.findall(r"accuracy (0\.\d+) on", result.stdout)]
+    assert len(accuracies) == 2 and accuracies[1] < accuracies[0]  # shifted digits are harder
+    report = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
+    assert report["nudged test"]["n"] == 4 * report["test"]["n"]
+    assert (tmp_path / "ev" / "confusion_nudged_test.png").read_bytes()[:8] == PNG
+
+
+def test_predict_writes_a_kaggle_submission(classifier_run, tmp_path):
+    ds = load_dataset("digits")
+    test_csv = tmp_path / "test.csv"
+    header = ",".join(f"pixel{i}" for i in range(64))
+    rows = "\n".join(",".join(str(int(v)) for v in x) for x in np.round(ds.X_test[:20] * 255))
+    test_csv.write_text(header + "\n" + rows + "\n")
+    out = tmp_path / "submission.csv"
+    result = run("predict", str(classifier_run / "model.safetensors"), str(test_csv), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    with open(out) as f:
+        table = list(csv.reader(f))
+    assert table[0] == ["ImageId", "Label"] and [r[0] for r in table[1:]] == [str(i) for i in range(1, 21)]
+    predicted = np.array([int(r[1]) for r in table[1:]])
+    assert np.mean(predicted == ds.y_test[:20]) >= 0.75
+
+
+def write_digit_png(path, image, size=None):
+    picture = Image.fromarray((image.reshape(8, 8) * 255).astype(np.uint8))
+    if size:
+        picture = picture.resize(size)
+    picture.save(path)
+    return path
+
+
+def test_predict_and_reconstruct_images(classifier_run, tmp_path):
+    ds = load_dataset("digits")
+    files = [str(write_digit_png(tmp_path / f"d{i}.png", ds.X_test[i])) for i in range(3)]
+    result = run("predict", str(classifier_run / "model.safetensors"), *files)
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 3
+    out = tmp_path / "rec.png"
+    result = run("reconstruct", str(classifier_run / "model.safetensors"), *files, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == PNG
+
+
+def test_sample_grid_and_chain(classifier_run, tmp_path):
+    grid, chain = tmp_path / "s.png", tmp_path / "chain.gif"
+    result = run("sample", str(classifier_run / "model.safetensors"), "--n-samples", "9",
+                 "--steps", "30", "--out", str(grid), "--chain", str(chain))
+    assert result.returncode == 0, result.stderr
+    assert grid.read_bytes()[:8] == PNG
+    assert Image.open(chain).n_frames > 1
+
+
+def test_plot_writes_every_picture(classifier_run, tmp_path):
+    result = run("plot", str(classifier_run / "model.safetensors"), "--data", "digits",
+                 "--out", str(tmp_path / "plots"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    listed = [line.split(":")[0] for line in result.stdout.splitlines()]
+    assert len(listed) >= 5 and all(open(p, "rb").read(8) == PNG for p in listed)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["evaluate", "missing.safetensors", "--data", "digits"], "model file not found"),
+        (["train", "--config", "nope.toml"], "config file not found"),
+        (["train", "--model", "classifier", "--data", "digits", "--set", "dropuot=0.2"], "unknown parameter(s) ['dropuot']"),
+        (["train", "--model", "svm"], "invalid choice: 'svm'"),
+        (["train", "--layers", "10,x"], "--layers expects comma-separated whole numbers"),
+        (["sample", "model.safetensors", "--steps", "-3"], "expected a number >= 1"),
+    ],
+)
+def test_command_mistakes_give_one_line(tmp_path, args, message):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not any(p.name.endswith(".partial") for p in tmp_path.rglob("*"))
+
+
+def test_bad_toml_and_wrong_image_size(classifier_run, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("model = \n")
+    result = run("train", "--config", str(bad), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1 and "bad.toml is not valid TOML" in result.stderr
+    big = write_digit_png(tmp_path / "big.png", np.zeros(64), size=(20, 20))
+    result = run("predict", str(classifier_run / "model.safetensors"), str(big))
+    assert result.returncode == 1 and "big.png" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert run("predict", str(classifier_run / "model.safetensors"), str(big), "--resize").returncode == 0
+
+
+def test_a_failing_train_leaves_no_run_folder(tmp_path, monkeypatch):
+    import deepbelief.train as train
+
+    def explode(*args, **kwargs):
+        raise ValueError("boom while drawing")
+
+    monkeypatch.setattr(train, "model_pictures", explode)
+    code = main(["train", "--model", "rbm", "--data", "digits", "--epochs", "1", "--out",
+                 str(tmp_path / "run"), "--quiet"])
+    assert code == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_refuses_a_model_that_does_not_classify(tmp_path):
+    assert main(["train", "--model", "rbm", "--data", "digits", "--epochs", "1", "--layers", "8",
+                 "--out", str(tmp_path / "rbm"), "--quiet"]) == 0
+    result = run("evaluate", str(tmp_path / "rbm" / "model.safetensors"), "--data", "digits")
+    assert result.returncode == 1 and "does not classify" in result.stderr
