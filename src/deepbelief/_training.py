@@ -1,8 +1,10 @@
 """One contrastive-divergence update: the gradient estimate, momentum and weight decay."""
 
 from numbers import Real
+from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from . import _rbm_math as m
 
@@ -26,18 +28,33 @@ def check_momentum(momentum):
         )
 
 
+class Statistics(NamedTuple):
+    """What one CD step measured: the weight gradient is ``A^T B / n``, kept factored so the
+    update can fold it into a single matrix product."""
+
+    A: torch.Tensor  # (2B, H): [E[h0 | v0]; -E[hk | vk]]
+    B: torch.Tensor  # (2B, V): [v0; vk]
+    grad_b: torch.Tensor  # (V,)
+    grad_c: torch.Tensor  # (H,)
+    n: int
+
+    def weight_gradient(self):
+        """<h v>_data - <h v>_model, shape (H, V)."""
+        return (self.A.T @ self.B).div_(self.n)
+
+
 def contrastive_divergence(v0, W, b, c, visible, hidden, k, source, persistent=None, pcd=False):
     """CD-k (or PCD-k) estimate of the log-likelihood gradient, averaged over the batch.
 
-    Returns ``[grad_W, grad_b, grad_c]``, the persistent chain's hidden states (PCD; one chain
-    per batch row, kept across batches) and the batch's reconstruction error (mean squared
-    error per pixel of v -> h -> v).
+    Returns the ``Statistics`` of the gradient, the persistent chain's hidden states (PCD; one
+    chain per batch row, kept across batches) and the batch's reconstruction error (mean
+    squared error per pixel of v -> h -> v).
     """
     n = v0.shape[0]
     h0_mean = m.mean_hiddens(v0, W, c, hidden)  # (B, H)
     h0 = m.sample_units(h0_mean, hidden, source)
     v1_mean = m.mean_visibles(h0, W, b, visible)  # (B, V): the reconstruction
-    error = ((v0 - v1_mean) ** 2).mean()
+    error = F.mse_loss(v1_mean, v0)
     if pcd:
         # A short last batch runs the first n chains.
         if persistent is None or persistent.shape[0] < n:
@@ -49,22 +66,25 @@ def contrastive_divergence(v0, W, b, c, visible, hidden, k, source, persistent=N
         vk, hk_mean, _ = m.gibbs_chain(
             h0, W, b, c, visible, hidden, k, source, sample_last=False, first_v_mean=v1_mean
         )
-    scale = 1.0 / n
-    # <h v>_data - <h v>_model without copies: h0^T v0, then subtract hk^T vk in place.
-    grad_W = torch.addmm(h0_mean.T @ v0, hk_mean.T, vk, alpha=-1.0).mul_(scale)  # (H, V)
-    grad_b = (v0.sum(0) - vk.sum(0)).mul_(scale)
-    grad_c = (h0_mean.sum(0) - hk_mean.sum(0)).mul_(scale)
-    return [grad_W, grad_b, grad_c], persistent, error
+    grad_b = (v0.sum(0) - vk.sum(0)).div_(n)
+    grad_c = (h0_mean.sum(0) - hk_mean.sum(0)).div_(n)
+    # One product with K = 2B runs faster than two with K = B accumulating into the output.
+    stats = Statistics(torch.cat([h0_mean, hk_mean.neg_()]), torch.cat([v0, vk]), grad_b, grad_c, n)
+    return stats, persistent, error
 
 
-def momentum_step(params, velocity, grads, lr, mom, weight_decay=0.0, penalty="l2"):
-    """velocity <- mom * velocity + lr * (grad - decay); params += velocity. In place.
+def momentum_step(params, velocity, stats, lr, mom, weight_decay=0.0, penalty="l2"):
+    """velocity <- mom * velocity + lr * (gradient - decay); params += velocity. In place.
 
+    The weight gradient goes straight into the velocity through one ``addmm_`` (beta = mom).
     Weight decay (L2: the weights; L1: their signs) applies to the weights, not the biases.
     """
+    (W, b, c), (vel_W, vel_b, vel_c) = params, velocity
+    vel_W.addmm_(stats.A.T, stats.B, beta=mom, alpha=lr / stats.n)
     if weight_decay:
-        W = params[0]
-        grads[0].sub_(W if penalty == "l2" else torch.sign(W), alpha=weight_decay)
-    for p, vel, g in zip(params, velocity, grads):
-        vel.mul_(mom).add_(g, alpha=lr)
-        p.add_(vel)
+        vel_W.sub_(W if penalty == "l2" else torch.sign(W), alpha=lr * weight_decay)
+    vel_b.mul_(mom).add_(stats.grad_b, alpha=lr)
+    vel_c.mul_(mom).add_(stats.grad_c, alpha=lr)
+    W.add_(vel_W)
+    b.add_(vel_b)
+    c.add_(vel_c)

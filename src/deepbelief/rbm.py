@@ -269,16 +269,20 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
     def _update(self, v0, params, velocity, persistent, lr, mom, source):
         """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
-        grads, persistent, error = self._gradient(v0, params, persistent, source)
-        momentum_step(params, velocity, grads, lr, mom, self.weight_decay, self.penalty)
+        stats, persistent, error = self._statistics(v0, params, persistent, source)
+        momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty)
         return persistent, error
 
-    def _gradient(self, v0, params, persistent, source):
-        """CD-k / PCD-k gradient for (W, b, c); see ``_training.contrastive_divergence``."""
+    def _statistics(self, v0, params, persistent, source):
         return contrastive_divergence(
             v0, *params, self.visible, self.hidden, self.k, source,
             persistent=persistent, pcd=self.method == "pcd",
         )
+
+    def _gradient(self, v0, params, persistent, source):
+        """The CD-k / PCD-k gradient for (W, b, c), batch-averaged, the chain state, the error."""
+        stats, persistent, error = self._statistics(v0, params, persistent, source)
+        return [stats.weight_gradient(), stats.grad_b, stats.grad_c], persistent, error
 
     def _param_arrays(self):
         return self.components_, self.intercept_visible_, self.intercept_hidden_
