@@ -23,6 +23,16 @@ def run(*args, env=None, cwd=None):
     )
 
 
+def run_in_process(args, capsys):
+    """``deepbelief ARGS`` through the entry point in this process: (exit code, stdout, stderr)."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's own exit on a bad flag
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def test_train_rbm_on_digits_writes_a_complete_run_folder(tmp_path):
     out = tmp_path / "run"
     result = run("train-rbm", "--data", "digits", "--n-components", "32", "--epochs", "3",
@@ -99,12 +109,13 @@ def test_demo_falls_back_to_digits_with_a_notice(tmp_path, monkeypatch, capsys):
         (["demo", "--data", "cifar"], "invalid choice"),
     ],
 )
-def test_mistakes_give_one_line_and_a_nonzero_exit(tmp_path, args, message):
-    result = run(*args, "--out", str(tmp_path / "out"), cwd=tmp_path)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert message in lines[0] and "Traceback" not in result.stderr
+def test_mistakes_give_one_line_and_a_nonzero_exit(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_in_process([*args, "--out", str(tmp_path / "out")], capsys)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert message in lines[0] and "Traceback" not in err
     assert not (tmp_path / "out" / "model.safetensors").exists()
 
 

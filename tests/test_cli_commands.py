@@ -137,11 +137,14 @@ def test_plot_writes_every_picture(classifier_run, tmp_path):
         (["sample", "model.safetensors", "--steps", "-3"], "expected a number >= 1"),
     ],
 )
-def test_command_mistakes_give_one_line(tmp_path, args, message):
-    result = run(*args, cwd=tmp_path)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.stderr
+def test_command_mistakes_give_one_line(tmp_path, monkeypatch, capsys, args, message):
+    from test_cli import run_in_process
+
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_in_process(args, capsys)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
     assert not any(p.name.endswith(".partial") for p in tmp_path.rglob("*"))
 
 

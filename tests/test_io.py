@@ -127,3 +127,21 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
         atomic_write_bytes(path, b"new contents")
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_a_file_whose_state_does_not_fit_the_class_is_refused_clearly(fitted, tmp_path):
+    from deepbelief import io as dbio
+
+    rbm, _ = fitted
+    arrays, state = rbm._get_state()
+    del state["n_iter_"]
+    description = json.dumps({"format": "deepbelief", "format_version": 1, "class": "RBM",
+                              "library_version": "0.0.1", "params": dbio._encode(rbm.get_params()),
+                              "state": dbio._encode(state)}, sort_keys=True)
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "old.safetensors"
+    save_file(arrays, str(path), metadata={"deepbelief": description,
+                                          "sha256": dbio._digest(description, arrays)})
+    with pytest.raises(ValueError, match="cannot read.*re-train"):
+        load(path)

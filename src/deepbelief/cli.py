@@ -323,4 +323,11 @@ def main(argv=None):
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"deepbelief {args.command}: error: {message}", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:  # a bug, not a user mistake: still one line, unless debugging
+        if os.environ.get("DEEPBELIEF_DEBUG"):
+            raise
+        message = " ".join(str(exc).split())
+        print(f"deepbelief {args.command}: unexpected error ({type(exc).__name__}: {message}); "
+              "set DEEPBELIEF_DEBUG=1 for the traceback and please report it", file=sys.stderr)
+        return EXIT_ERROR
     return 0

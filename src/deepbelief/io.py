@@ -161,8 +161,15 @@ def load(path):
     cls = _CLASSES.get(info.get("class"))
     if cls is None:
         raise ValueError(f"{path} holds an unknown model class {info.get('class')!r}.")
-    estimator = cls(**_decode(info["params"]))
-    estimator._set_state(arrays, _decode(info["state"]))
+    try:
+        estimator = cls(**_decode(info["params"]))
+        estimator._set_state(arrays, _decode(info["state"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{path} holds a {info.get('class')} saved by deepbelief "
+            f"{info.get('library_version', '?')} in a layout this version cannot read "
+            f"({type(exc).__name__}: {exc}); re-train it or use the version that wrote it."
+        ) from None
     return estimator
 
 
