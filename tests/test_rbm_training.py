@@ -208,3 +208,13 @@ def test_partial_fit_ramps_momentum_over_n_iter_calls():
     for _ in range(5):
         rbm.partial_fit(X)
     np.testing.assert_allclose(rbm.history_["momentum"], [0.5, 0.7, 0.9, 0.9, 0.9])
+
+
+def test_visible_biases_start_at_the_data_mean():
+    from scipy.special import expit
+
+    X = np.random.RandomState(0).rand(300, 6) * np.array([0.1, 0.3, 0.5, 0.7, 0.9, 1.0])
+    rbm = RBM(3, n_iter=1, learning_rate=1e-9, momentum=0.0, random_state=0).fit(X)
+    np.testing.assert_allclose(expit(rbm.intercept_visible_), np.clip(X.mean(0), 0.01, 0.99), atol=1e-4)
+    gaussian = RBM(3, visible="gaussian", n_iter=1, learning_rate=1e-9, momentum=0.0).fit(X * 4 - 1)
+    np.testing.assert_allclose(gaussian.intercept_visible_, (X * 4 - 1).mean(0), atol=1e-4)

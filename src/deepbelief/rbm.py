@@ -168,7 +168,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         X = self._validate_X(X, reset=not resume)
         if not resume:
             self.random_state_ = check_random_state(self.random_state)
-            self._init_params(X.shape[1])
+            self._init_params(X)
         if self.n_iter > self.n_iter_:
             self._train(X, self.n_iter - self.n_iter_, callback)
         return self
@@ -188,16 +188,23 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         X = self._validate_X(X, reset=first)
         if first:
             self.random_state_ = check_random_state(self.random_state)
-            self._init_params(X.shape[1])
+            self._init_params(X)
         self._train(X, 1, None)
         return self
 
-    def _init_params(self, n_features):
-        # Small random weights (Hinton's guide: N(0, 0.01^2)); zero biases.
+    def _init_params(self, X):
+        # Hinton's guide: weights N(0, 0.01^2), hidden biases 0, and visible biases that make
+        # each unit's probability its mean over the data (log p / (1 - p); the data mean for
+        # gaussian units), so the model starts from the mean image instead of flat grey.
+        n_features = X.shape[1]
         W = self.random_state_.normal(0.0, 0.01, (self.n_components, n_features))
         self.components_ = W.astype(np.float32)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=np.float32)
-        self.intercept_visible_ = np.zeros(n_features, dtype=np.float32)
+        mean = np.asarray(X, dtype=np.float64).mean(axis=0)
+        if self.visible == "bernoulli":
+            p = np.clip(mean, 0.01, 0.99)
+            mean = np.log(p / (1 - p))
+        self.intercept_visible_ = mean.astype(np.float32)
         self._velocity = None
         self._persistent = None
         self.history_ = {

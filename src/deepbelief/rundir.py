@@ -5,6 +5,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .io import _umask
+
 
 @contextlib.contextmanager
 def staged_dir(out_dir, overwrite=False):
@@ -21,6 +23,7 @@ def staged_dir(out_dir, overwrite=False):
         raise FileExistsError(f"{out} already exists and is not empty: pass --overwrite or choose another --out.")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a run folder is as readable as any
     try:
         yield tmp
     except BaseException:
