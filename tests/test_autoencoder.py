@@ -133,3 +133,24 @@ def test_divergence_names_the_setting_to_lower(digits):
     with pytest.raises(FloatingPointError, match="lower learning_rate"):
         DeepAutoencoder([64, 16, 4], visible="gaussian", pretrain=False, solver="sgd",
                         learning_rate=1.0, **FAST).fit(X)
+
+
+def test_pretraining_divergence_names_the_pretraining_setting(digits):
+    with pytest.raises(FloatingPointError, match="pretraining failed: .* pretrain_learning_rate"):
+        DeepAutoencoder([64, 16, 4], pretrain_learning_rate=[0.1, 1e6], pretrain_momentum=0.9,
+                        **FAST).fit(digits[0][:200])
+
+
+def test_callback_sees_pretraining_and_fine_tuning(digits):
+    X = digits[0][:200]
+    calls, errors = [], []
+
+    def callback(ae, stage, epoch):
+        calls.append((stage, epoch))
+        if stage == "network":
+            errors.append(ae.reconstruction_error(X))
+
+    ae = DeepAutoencoder([64, 16, 4], **{**FAST, "epochs": 3}).fit(X, callback=callback)
+    assert calls == [(0, 0), (0, 1), (1, 0), (1, 1), ("network", 0), ("network", 1),
+                     ("network", 2)]
+    assert errors[-1] == ae.reconstruction_error(X)

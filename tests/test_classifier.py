@@ -118,8 +118,8 @@ def test_same_seed_same_model_and_no_global_torch_state(small):
 
 def test_clone_and_grid_search_keep_the_layer_list(small):
     X, y = small
-    clf = DBNClassifier([24, 12], pretrain_epochs=[2, 1], pretrain_momentum=(0.5, 0.9), **{
-        k: v for k, v in FAST.items() if k != "pretrain_epochs"})
+    clf = DBNClassifier([24, 12], pretrain_momentum=(0.5, 0.9),
+                        **{**FAST, "pretrain_epochs": [2, 1]})
     assert clone(clf).get_params() == clf.get_params()
     grid = GridSearchCV(clf, {"hidden_layer_sizes": [[24, 12], [16, 8]]}, cv=2).fit(X, y)
     assert grid.best_estimator_.hidden_layer_sizes in ([24, 12], [16, 8])
@@ -179,3 +179,20 @@ def test_divergence_names_the_setting_to_lower(small):
     msg = r"diverged in epoch 1 .* lower learning_rate \(now 1e\+38\)"
     with pytest.raises(FloatingPointError, match=msg):
         DBNClassifier((8,), pretrain=False, learning_rate=1e38, **FAST).fit(X, y)
+
+
+def test_callback_sees_every_stage_and_epoch(small):
+    X, y = small
+    calls, accuracies = [], []
+
+    def callback(clf, stage, epoch):
+        calls.append((stage, epoch))
+        if isinstance(stage, str):
+            accuracies.append(clf.score(X, y))
+        else:
+            assert clf.dbn_.rbms_[stage].n_iter_ == epoch + 1
+
+    clf = DBNClassifier((16, 8), output_epochs=1, **FAST).fit(X, y, callback=callback)
+    assert calls == [(0, 0), (0, 1), (1, 0), (1, 1), ("output", 0),
+                     ("network", 0), ("network", 1), ("network", 2)]
+    assert accuracies[-1] == clf.score(X, y)

@@ -19,16 +19,17 @@ from ._training import momentum_schedule
 from .dbn import DBN, expand_per_layer
 
 
-def pretraining_dbn(estimator, sizes, hidden, random_state):
-    """The unfitted DBN that pretrains ``estimator`` from its ``pretrain_*`` settings.
+def pretrain(estimator, X, sizes, hidden, random_state, callback=None):
+    """Fit the DBN that initialises ``estimator`` (as ``estimator.dbn_``) from its settings.
 
-    Per-layer lists are checked here so that errors name the estimator's own parameters.
+    ``callback(estimator, layer_index, epoch)`` runs after every RBM epoch. Errors name the
+    estimator's own parameters (``pretrain_learning_rate``, not the DBN's ``learning_rate``).
     """
     n_rbms = len(sizes) - 1
     for name in ("pretrain_epochs", "pretrain_learning_rate", "pretrain_momentum",
                  "pretrain_weight_decay"):
         expand_per_layer(name, getattr(estimator, name), n_rbms)
-    return DBN(
+    dbn = DBN(
         sizes,
         visible=estimator.visible,
         hidden=hidden,
@@ -41,6 +42,17 @@ def pretraining_dbn(estimator, sizes, hidden, random_state):
         device=estimator.device,
         verbose=estimator.verbose,
     )
+    estimator.dbn_ = dbn
+    dbn_callback = None
+    if callback is not None:
+        dbn_callback = lambda _, layer, epoch: callback(estimator, layer, epoch)  # noqa: E731
+    try:
+        return dbn.fit(X, callback=dbn_callback)
+    except FloatingPointError as exc:
+        raise FloatingPointError(
+            f"pretraining failed: {exc} On {type(estimator).__name__} these settings are "
+            "pretrain_learning_rate and pretrain_momentum (one value, or a list per RBM)."
+        ) from None
 
 
 def dbn_to_saved(dbn, prefix="dbn_."):
@@ -141,6 +153,7 @@ def train(
     phase="network",
     name="fine-tuning",
     verbose=0,
+    on_epoch=None,
 ):
     """Mini-batch backprop on ``weights`` and ``biases`` (lists of leaf tensors), in place.
 
@@ -156,6 +169,8 @@ def train(
     history : dict of lists
         Appended to per epoch: epoch, phase, loss, ``metric``, [validation_error],
         learning_rate, time.
+    on_epoch : callable, optional
+        ``on_epoch(epoch)`` after every epoch (0-based).
 
     Returns
     -------
@@ -206,6 +221,8 @@ def train(
             bar.set_postfix(loss=f"{mean_loss:.4f}")
             if verbose:
                 bar.write(f"[{name}] " + ", ".join(_format(k, v) for k, v in record.items()))
+            if on_epoch is not None:
+                on_epoch(epoch)
             if stale >= settings.n_iter_no_change:
                 break
     if best_params is not None:
@@ -234,6 +251,19 @@ def _format(key, value):
     if isinstance(value, float):
         return f"{key.replace('_', ' ')} {value:.5f}"
     return f"{key} {value}"
+
+
+def snapshot_hook(estimator, callback, stage, weights, biases):
+    """An ``on_epoch`` for ``train`` that publishes the current weights as ``coefs_`` and
+    ``intercepts_`` and calls ``callback(estimator, stage, epoch)``; None without a callback."""
+    if callback is None:
+        return None
+
+    def hook(epoch):
+        estimator.coefs_, estimator.intercepts_ = to_arrays(weights), to_arrays(biases)
+        callback(estimator, stage, epoch)
+
+    return hook
 
 
 def layers_to_saved(coefs, intercepts):

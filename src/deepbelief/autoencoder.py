@@ -190,14 +190,14 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         decoder = ["sigmoid"] * (n - 1) + [_activation(self.visible)]
         return encoder + decoder
 
-    def _initial_layers(self, X, rng):
+    def _initial_layers(self, X, rng, callback):
         """Encoder and decoder (coefs, intercepts): the unrolled DBN, or random."""
         sizes = self.layer_sizes_
         self.dbn_ = None
         if self.pretrain:
             hidden = ["bernoulli"] * (len(sizes) - 2) + [self.code]
             seed = int(rng.randint(np.iinfo(np.int32).max))
-            self.dbn_ = ft.pretraining_dbn(self, sizes, hidden, seed).fit(X)
+            ft.pretrain(self, X, sizes, hidden, seed, callback)
             rbms = self.dbn_.rbms_
             coefs = [r.components_.T for r in rbms] + [r.components_ for r in reversed(rbms)]
             intercepts = [r.intercept_hidden_ for r in rbms]
@@ -208,13 +208,18 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         return [W for W, _ in layers], [b for _, b in layers]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, callback=None):
         """Pretrain the stack (unless ``pretrain=False``), unroll it and fine-tune it.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : ignored
+        callback : callable, optional
+            ``callback(ae, stage, epoch)`` after every epoch (0-based) of every stage: while
+            RBM ``i`` is pretrained ``stage`` is ``i`` and ``ae.dbn_`` is the stack so far;
+            then ``stage`` is "network" and ``transform``, ``reconstruct`` and the other
+            methods use the weights of that epoch. For snapshots and training videos.
 
         Returns
         -------
@@ -228,17 +233,17 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         X_val = None
         if self.validation_fraction > 0:
             X, X_val = train_test_split(X, test_size=self.validation_fraction, random_state=rng)
-        coefs, intercepts = self._initial_layers(X, rng)
+        coefs, intercepts = self._initial_layers(X, rng, callback)
         weights, biases = ft.as_parameters(coefs, device), ft.as_parameters(intercepts, device)
         random = RandomSource(rng, device)
         self.history_ = ft.new_history("reconstruction_error", X_val is not None)
         self.n_iter_ = 0
         if self.epochs:
-            self.n_iter_ = self._fine_tune(X, X_val, weights, biases, random)
+            self.n_iter_ = self._fine_tune(X, X_val, weights, biases, random, callback)
         self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
         return self
 
-    def _fine_tune(self, X, X_val, weights, biases, random):
+    def _fine_tune(self, X, X_val, weights, biases, random, callback):
         device = weights[0].device
         data = to_tensor(X, device)
         activations = self._activations()
@@ -284,6 +289,7 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
             weights, biases, batch_loss, X.shape[0], settings, random, evaluate=evaluate,
             history=self.history_, metric="reconstruction_error", name=type(self).__name__,
             verbose=self.verbose,
+            on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases),
         )
 
     # ------------------------------------------------------------- inference

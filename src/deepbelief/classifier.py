@@ -241,12 +241,12 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         check_unit_range(X, self.visible)
         return X, y, sizes
 
-    def _initial_layers(self, X, sizes, rng):
+    def _initial_layers(self, X, sizes, rng, callback):
         """(coefs, intercepts) of the hidden layers: from pretrained RBMs or at random."""
         self.dbn_ = None
         if self.pretrain:
             seed = int(rng.randint(np.iinfo(np.int32).max))
-            self.dbn_ = ft.pretraining_dbn(self, [X.shape[1], *sizes], "bernoulli", seed).fit(X)
+            ft.pretrain(self, X, [X.shape[1], *sizes], "bernoulli", seed, callback)
             coefs = [rbm.components_.T for rbm in self.dbn_.rbms_]
             return coefs, [rbm.intercept_hidden_ for rbm in self.dbn_.rbms_]
         fan_in = [X.shape[1], *sizes[:-1]]
@@ -266,7 +266,7 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, callback=None):
         """Pretrain (unless ``pretrain=False``), then fine-tune on the labels.
 
         Parameters
@@ -274,6 +274,11 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Any labels scikit-learn accepts (ints, strings, ...), at least two classes.
+        callback : callable, optional
+            ``callback(clf, stage, epoch)`` after every epoch (0-based) of every stage: while
+            RBM ``i`` is pretrained ``stage`` is ``i`` and ``clf.dbn_`` is the stack so far;
+            then ``stage`` is "output" or "network" and ``coefs_``, ``intercepts_`` and
+            ``predict`` reflect the weights of that epoch. For snapshots and training videos.
 
         Returns
         -------
@@ -285,17 +290,17 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         X_val = y_val = None
         if self.validation_fraction > 0:
             X, X_val, y, y_val = _split(X, y, self.validation_fraction, rng)
-        coefs, intercepts = self._initial_layers(X, sizes, rng)
+        coefs, intercepts = self._initial_layers(X, sizes, rng, callback)
         W_out, b_out = ft.glorot(rng, sizes[-1], len(self.classes_), False)
         weights = ft.as_parameters([*coefs, W_out], device)
         biases = ft.as_parameters([*intercepts, b_out], device)
         random = RandomSource(rng, device)
         self.history_ = ft.new_history("train_error", X_val is not None)
-        self._fine_tune(X, y, X_val, y_val, weights, biases, random)
+        self._fine_tune(X, y, X_val, y_val, weights, biases, random, callback)
         self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
         return self
 
-    def _fine_tune(self, X, y, X_val, y_val, weights, biases, random):
+    def _fine_tune(self, X, y, X_val, y_val, weights, biases, random, callback):
         device = weights[0].device
         data, labels = to_tensor(X, device), torch.as_tensor(y, device=device)
         hidden = list(zip(weights[:-1], biases[:-1]))
@@ -329,14 +334,16 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             ft.train(
                 [weights[-1]], [biases[-1]],
                 lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, random), rows),
-                len(y), self._settings(self.output_epochs), random, phase="output", **common,
+                len(y), self._settings(self.output_epochs), random, phase="output",
+                on_epoch=ft.snapshot_hook(self, callback, "output", weights, biases), **common,
             )
             del top
         self.n_iter_ = 0
         if self.epochs:
             self.n_iter_ = ft.train(
                 weights, biases, lambda rows: logits_loss(features(data[rows], True), rows),
-                len(y), self._settings(self.epochs), random, phase="network", **common,
+                len(y), self._settings(self.epochs), random, phase="network",
+                on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases), **common,
             )
 
     # ------------------------------------------------------------- inference
@@ -380,36 +387,18 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             "n_iter_": int(self.n_iter_),
             "history_": self.history_,
         }
-        arrays["classes_"], state["classes_dtype"] = _classes_to_saved(self.classes_)
+        # Labels go in the JSON description: numbers and strings both survive it.
+        state["classes_"], state["classes_dtype"] = self.classes_.tolist(), self.classes_.dtype.str
         dbn_arrays, state["dbn_"] = ft.dbn_to_saved(self.dbn_)
         arrays.update(dbn_arrays)
         return arrays, state
 
     def _set_state(self, arrays, state):
         self.coefs_, self.intercepts_ = ft.layers_from_saved(arrays)
-        self.classes_ = _classes_from_saved(arrays["classes_"], state["classes_dtype"])
+        self.classes_ = np.array(state["classes_"], dtype=np.dtype(state["classes_dtype"]))
         self.n_features_in_ = state["n_features_in_"]
         self.n_iter_ = state["n_iter_"]
         self.history_ = state["history_"]
         self.dbn_ = ft.dbn_from_saved(arrays, state["dbn_"])
         return self
 
-
-def _classes_to_saved(classes):
-    """Labels as a tensor: numbers as they are, anything else as UTF-8 codes of their text."""
-    if classes.dtype.kind in "biuf":
-        return classes, classes.dtype.str
-    text = [str(c) for c in classes]
-    width = max(len(t.encode()) for t in text)
-    codes = np.zeros((len(text), width), dtype=np.uint8)
-    for i, t in enumerate(text):
-        raw = t.encode()
-        codes[i, : len(raw)] = np.frombuffer(raw, dtype=np.uint8)
-    return codes, "text" if classes.dtype.kind == "U" else "object"
-
-
-def _classes_from_saved(array, kind):
-    if kind not in ("text", "object"):
-        return array.astype(np.dtype(kind))
-    text = [bytes(row).rstrip(b"\0").decode() for row in array]
-    return np.array(text, dtype=object if kind == "object" else None)
