@@ -294,6 +294,34 @@ def _run_plot(args):
         print(f"{path}: {caption}")
 
 
+def _add_experiment(sub):
+    p = sub.add_parser("experiment", help="re-run a seed experiment end to end, its numbers beside ours",
+                       description="Experiments: rbm-logistic, dbn-classifier, autoencoder-2d, "
+                       "rbm-anatomy. Without --quick or --smoke each runs at the seed's scale.")
+    p.add_argument("name", help="rbm-logistic, dbn-classifier, autoencoder-2d or rbm-anatomy")
+    scale = p.add_mutually_exclusive_group()
+    scale.add_argument("--quick", action="store_const", const="quick", dest="scale",
+                       help="a few minutes on a laptop CPU")
+    scale.add_argument("--smoke", action="store_const", const="smoke", dest="scale",
+                       help="seconds; a check that everything runs")
+    p.add_argument("--search", action="store_true", help="rbm-logistic: run the grid search")
+    p.add_argument("--out", default=None, help="run folder (default: runs/NAME)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    _common(p)
+    p.set_defaults(run=_run_experiment, scale="full")
+
+
+def _run_experiment(args):
+    from .experiments import run_experiment
+
+    out = args.out or os.path.join("runs", args.name)
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    run_experiment(args.name, out, scale=args.scale, search=args.search, seed=_seed(args),
+                   device=args.device, verbose=0 if args.quiet else 1, data_home=args.data_home,
+                   say=say, overwrite=args.overwrite)
+    print(f"run folder: {out} (report: {os.path.join(out, 'report.html')})")
+
+
 def build_parser():
     from . import __version__
 
@@ -302,7 +330,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"deepbelief {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in (_add_demo, _add_train_rbm, _add_train, _add_evaluate, _add_predict, _add_sample,
-                _add_reconstruct, _add_plot):
+                _add_reconstruct, _add_plot, _add_experiment):
         add(sub)
     return parser
 
