@@ -177,3 +177,12 @@ def test_evaluate_refuses_a_model_that_does_not_classify(tmp_path):
                  "--out", str(tmp_path / "rbm"), "--quiet"]) == 0
     result = run("evaluate", str(tmp_path / "rbm" / "model.safetensors"), "--data", "digits")
     assert result.returncode == 1 and "does not classify" in result.stderr
+
+
+def test_sample_seed_makes_the_picture_reproducible(classifier_run, tmp_path):
+    model = str(classifier_run / "model.safetensors")
+    paths = [tmp_path / f"{name}.png" for name in ("a", "b", "c")]
+    for path, seed in zip(paths, ("1", "1", "2")):
+        assert main(["sample", model, "--steps", "20", "--seed", seed, "--device", "cpu",
+                     "--out", str(path)]) == 0
+    assert paths[0].read_bytes() == paths[1].read_bytes() != paths[2].read_bytes()

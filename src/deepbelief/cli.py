@@ -51,6 +51,11 @@ def _seed(args):
     return 0 if args.seed is None else args.seed
 
 
+def _device(args):
+    """None keeps the device saved in the model file; a flag other than auto overrides it."""
+    return None if args.device == "auto" else args.device
+
+
 def _common(parser):
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
@@ -214,7 +219,7 @@ def _run_evaluate(args):
     from .commands import evaluate
 
     r = evaluate(args.model, args.data, out_dir=args.out, nudged=args.nudge,
-                 data_home=args.data_home, verbose=0 if args.quiet else 1)
+                 data_home=args.data_home, verbose=0 if args.quiet else 1, device=_device(args))
     for name in ("test", "nudged test"):
         if name in r:
             print(f"{name}: accuracy {r[name]['accuracy']:.4f} on {r[name]['n']} images")
@@ -229,13 +234,14 @@ def _add_predict(sub):
     p.add_argument("inputs", nargs="+", help="one CSV file, or image files (PNG/JPEG)")
     p.add_argument("--out", default=None, help="write the labels here as CSV (e.g. submission.csv)")
     p.add_argument("--resize", action="store_true", help="scale images of another size to the model's")
+    _common(p)
     p.set_defaults(run=_run_predict)
 
 
 def _run_predict(args):
     from .commands import predict
 
-    rows = predict(args.model, args.inputs, out_path=args.out, resize=args.resize)
+    rows = predict(args.model, args.inputs, out_path=args.out, resize=args.resize, device=_device(args))
     if args.out:
         print(f"wrote {len(rows)} labels to {args.out}")
     else:
@@ -250,6 +256,7 @@ def _add_sample(sub):
     p.add_argument("--steps", type=_positive_int, default=1000, help="Gibbs steps per chain")
     p.add_argument("--out", default="samples.png", help="PNG to write")
     p.add_argument("--chain", default=None, help="also write the chains over time as this GIF")
+    _common(p)
     p.set_defaults(run=_run_sample)
 
 
@@ -257,7 +264,7 @@ def _run_sample(args):
     from .commands import sample
 
     for path in sample(args.model, args.out, n_samples=args.n_samples, n_steps=args.steps,
-                       chain_path=args.chain):
+                       chain_path=args.chain, device=_device(args), seed=args.seed):
         print(f"written: {path}")
 
 
@@ -268,13 +275,14 @@ def _add_reconstruct(sub):
     p.add_argument("--steps", type=_positive_int, default=1, help="up-down passes")
     p.add_argument("--out", default="reconstruction.png", help="PNG to write")
     p.add_argument("--resize", action="store_true", help="scale images of another size to the model's")
+    _common(p)
     p.set_defaults(run=_run_reconstruct)
 
 
 def _run_reconstruct(args):
     from .commands import reconstruct
 
-    print(f"written: {reconstruct(args.model, args.images, args.out, n_steps=args.steps, resize=args.resize)}")
+    print(f"written: {reconstruct(args.model, args.images, args.out, n_steps=args.steps, resize=args.resize, device=_device(args))}")
 
 
 def _add_plot(sub):
