@@ -147,7 +147,8 @@ def plot_image_rows(rows, image_shape, path, title=None, normalize=None):
     parts = []
     for images in arrays.values():
         row, _ = _tiles(images, image_shape, n_cols, normalize)  # shorter rows end in padding
-        parts += [row, np.ma.masked_all((1, row.shape[1]))]
+        # A masked separator row; its data are zeros, not masked_all's uninitialised memory.
+        parts += [row, np.ma.masked_array(np.zeros((1, row.shape[1])), mask=True)]
     return _grid_figure(np.ma.concatenate(parts[:-1], axis=0), image_shape, list(arrays), title,
                         path)
 
