@@ -75,6 +75,8 @@ class RandomSource:
 def to_tensor(X, device, dtype=torch.float32):
     """A NumPy array as a tensor on ``device`` (zero-copy on CPU when the dtype matches)."""
     array = np.ascontiguousarray(X, dtype=np.float32 if dtype == torch.float32 else np.float64)
+    if not array.flags.writeable:  # e.g. a read-only memmap: torch wants memory it may write
+        array = array.copy()
     return torch.from_numpy(array).to(device)
 
 
