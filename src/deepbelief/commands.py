@@ -21,14 +21,13 @@ def _load(model_path, device=None, seed=None):
     from sklearn.utils import check_random_state
 
     model = load(model_path)
-    if device:
-        model.set_params(device=device)
-        for part in getattr(model, "rbms_", None) or getattr(getattr(model, "dbn_", None), "rbms_", []):
+    stack = model if hasattr(model, "rbms_") else getattr(model, "dbn_", None)
+    parts = [model] + list(getattr(stack, "rbms_", []) if stack is not None else [])
+    for part in parts:
+        if device:
             part.set_params(device=device)
-    if seed is not None:
-        for part in [model] + list(getattr(model, "rbms_", None) or getattr(getattr(model, "dbn_", None), "rbms_", [])):
-            if hasattr(part, "random_state_"):
-                part.random_state_ = check_random_state(seed)
+        if seed is not None and hasattr(part, "random_state_"):
+            part.random_state_ = check_random_state(seed)
     return model
 
 
