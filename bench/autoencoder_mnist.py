@@ -23,11 +23,10 @@ so 100 epochs take 20-30 min. About 25-35 minutes in all on an idle machine. ``-
 """
 
 import argparse
-import json
 import time
 
 import numpy as np
-import torch
+from _common import add_common_args, set_threads, write_result
 from sklearn.decomposition import PCA
 
 from deepbelief import DeepAutoencoder
@@ -36,8 +35,6 @@ from deepbelief.datasets import load_mnist
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="a small run that checks the script works")
-    p.add_argument("--no-pretrain", action="store_true", help="same net from random weights")
     p.add_argument("--layers", type=int, nargs="+", default=[1000, 500, 250, 30],
                    help="layer sizes after the 784 inputs (default: 1000 500 250 30)")
     p.add_argument("--pretrain-epochs", type=int, default=10, help="epochs per RBM")
@@ -45,14 +42,9 @@ def parse_args(argv=None):
     p.add_argument("--solver", default="adam", choices=["adam", "sgd"])
     p.add_argument("--learning-rate", type=float, default=3e-3)
     p.add_argument("--learning-rate-decay", type=float, default=0.98)
-    p.add_argument("--train-size", type=int, default=None, help="use the first N training images")
-    p.add_argument("--data-home", default=None, help="MNIST directory (default: $DEEPBELIEF_DATA)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's choice; 1 is steadier when busy)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--verbose", type=int, default=1)
-    p.add_argument("--out", default=None, help="write the result as JSON to this file")
+    p.add_argument("--watch", type=int, default=0,
+                   help="print the test error every N fine-tuning epochs (0: only at the end)")
+    add_common_args(p)
     args = p.parse_args(argv)
     if args.quick:
         args.train_size = args.train_size or 10_000
@@ -67,8 +59,7 @@ def squared_error(X, X_rec):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)  # a script's choice; the library never does this
+    set_threads(args)
     mnist = load_mnist(args.data_home, verbose=args.verbose)
     X, X_test = mnist.X_train[: args.train_size], mnist.X_test
     layers = [784, *args.layers]
@@ -91,8 +82,16 @@ def main(argv=None):
     settings = ae.get_params()
     print(f"DeepAutoencoder {'-'.join(map(str, layers))} on {len(X)} training images\n"
           f"settings: {settings}", flush=True)
+    watched = []
+
+    def watch(model, stage, epoch):
+        if stage == "network" and (epoch + 1) % args.watch == 0:
+            error = model.reconstruction_error(X_test)
+            watched.append((epoch + 1, error))
+            print(f"  fine-tuning epoch {epoch + 1}: test error {error:.2f}", flush=True)
+
     start = time.perf_counter()
-    ae.fit(X)
+    ae.fit(X, callback=watch if args.watch else None)
     wall = time.perf_counter() - start
     test_error = ae.reconstruction_error(X_test)
     pretrained_error = squared_error(X_test, ae.dbn_.reconstruct(X_test)) if ae.dbn_ else None
@@ -110,6 +109,7 @@ def main(argv=None):
         "pretrained_test_error": pretrained_error,
         "pca_test_error": pca_error,
         "target_test_error": 3.0,
+        "test_error_by_epoch": watched,
         "history": ae.history_,
     }
     print(f"wall time {wall / 60:.1f} min")
@@ -117,10 +117,7 @@ def main(argv=None):
         print(f"pretrained stack, not fine-tuned: {pretrained_error:.2f}")
     print(f"PCA-{layers[-1]}: {pca_error:.2f}")
     print(f"test error {test_error:.2f} per image (target <= 3.00; H&S 2006: 3.00)")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    return write_result(args, result)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,10 @@ double that. ``--quick`` (10,000 training images, 2 + 3 epochs) takes about 15 s
 """
 
 import argparse
-import json
 import time
 
 import numpy as np
-import torch
+from _common import add_common_args, set_threads, write_result
 from sklearn.model_selection import train_test_split
 
 from deepbelief import DBNClassifier
@@ -37,8 +36,6 @@ from deepbelief.datasets import load_mnist
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="a small run that checks the script works")
-    p.add_argument("--no-pretrain", action="store_true", help="same net from random weights")
     p.add_argument("--hidden", type=int, default=500, help="hidden units (default: 500)")
     p.add_argument("--pretrain-epochs", type=int, default=20)
     p.add_argument("--epochs", type=int, default=150, help="fine-tuning epochs")
@@ -47,15 +44,7 @@ def parse_args(argv=None):
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--input-dropout", type=float, default=0.2)
-    p.add_argument("--train-size", type=int, default=None,
-                   help="use N of the 56,000 training images")
-    p.add_argument("--data-home", default=None, help="MNIST directory (default: $DEEPBELIEF_DATA)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's choice; 1 is steadier when busy)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the split and the model")
-    p.add_argument("--verbose", type=int, default=1)
-    p.add_argument("--out", default=None, help="write the result as JSON to this file")
+    add_common_args(p)
     args = p.parse_args(argv)
     if args.quick:
         args.train_size = args.train_size or 10_000
@@ -65,8 +54,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)  # a script's choice; the library never does this
+    set_threads(args)
     mnist = load_mnist(args.data_home, verbose=args.verbose)
     X = np.concatenate([mnist.X_train, mnist.X_test])
     y = np.concatenate([mnist.y_train, mnist.y_test])
@@ -114,10 +102,7 @@ def main(argv=None):
     print(f"wall time {wall / 60:.1f} min")
     print(f"test accuracy {100 * accuracy:.2f}% (target >= 98.60%; nolearn: 97.95%, and 98.54% "
           "with augmentation)")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    return write_result(args, result)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,57 @@
+"""The benchmark scripts still run: each one's ``--quick`` path on a few hundred MNIST images.
+
+The full runs take minutes to half an hour and are recorded in BENCHMARKS.md; these only catch
+a script that no longer matches the library (a renamed parameter, a changed result key).
+"""
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture(autouse=True)
+def mnist():
+    if not os.environ.get("DEEPBELIEF_DATA"):
+        pytest.skip("set DEEPBELIEF_DATA to a folder with the MNIST files")
+
+
+def load_script(name, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))  # the scripts import their neighbour _common
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(name, monkeypatch, tmp_path, *flags):
+    out = tmp_path / "result.json"
+    result = load_script(name, monkeypatch).main(
+        ["--quick", "--train-size", "2000", "--verbose", "0", "--out", str(out), *flags]
+    )
+    assert json.loads(out.read_text())["benchmark"] == name
+    assert result["train_size"] == 2000 and result["quick"]
+    return result
+
+
+def test_dbn_mnist(monkeypatch, tmp_path):
+    result = run("dbn_mnist", monkeypatch, tmp_path)
+    assert result["layers"] == [784, 500, 500, 2000, 10]
+    assert 0.0 <= result["test_error"] < 0.85  # chance is 0.9; 2,000 images and 3 epochs are few
+
+
+def test_nolearn_split(monkeypatch, tmp_path):
+    result = run("nolearn_split", monkeypatch, tmp_path, "--no-pretrain")
+    assert result["test_size"] == 14_000 and not result["pretrain"]
+    assert 0.3 < result["test_accuracy"] <= 1.0
+
+
+def test_autoencoder_mnist(monkeypatch, tmp_path):
+    result = run("autoencoder_mnist", monkeypatch, tmp_path, "--watch", "1")
+    assert [epoch for epoch, _ in result["test_error_by_epoch"]] == [1, 2, 3]
+    assert result["test_error"] == pytest.approx(result["test_error_by_epoch"][-1][1])
+    assert result["test_error"] < result["pretrained_test_error"]
