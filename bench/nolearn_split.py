@@ -31,6 +31,7 @@ from _common import add_common_args, set_threads, write_result
 from sklearn.model_selection import train_test_split
 
 from deepbelief import DBNClassifier
+from deepbelief.augment import augment
 from deepbelief.datasets import load_mnist
 
 
@@ -44,6 +45,9 @@ def parse_args(argv=None):
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--input-dropout", type=float, default=0.2)
+    p.add_argument("--augment", type=int, default=0, metavar="N",
+                   help="add N distorted copies of every training image (random 1-px shifts "
+                        "and +-10 degree rotations, as seed 003 did); default 0")
     add_common_args(p)
     args = p.parse_args(argv)
     if args.quick:
@@ -60,6 +64,9 @@ def main(argv=None):
     y = np.concatenate([mnist.y_train, mnist.y_test])
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=args.seed)
     X_train, y_train = X_train[: args.train_size], y_train[: args.train_size]
+    if args.augment:
+        X_train, y_train = augment(X_train, y_train, n_copies=args.augment, max_shift=1,
+                                   max_rotation=10, random_state=args.seed)
     clf = DBNClassifier(
         hidden_layer_sizes=(args.hidden,),
         pretrain=not args.no_pretrain,
@@ -91,6 +98,7 @@ def main(argv=None):
         "pretrain": not args.no_pretrain,
         "layers": [784, args.hidden, 10],
         "train_size": len(X_train),
+        "augment_copies": args.augment,
         "test_size": len(X_test),
         "settings": settings,
         "wall_time_s": wall,

@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
+from .._progress import progress
 from ..augment import center_crop, nudge, random_crops
 from ..plots import plot_image_grid, plot_image_rows
 from ..rbm import RBM
@@ -82,15 +83,27 @@ def _pipelines(s, ctx):
     return raw, pipe
 
 
+def _ticking_accuracy(bar):
+    """Accuracy as a scorer that also moves ``bar`` on: one tick per cross-validation fit
+    (the search runs in this process, ``n_jobs=1``; sklearn's own lines need verbose >= 2)."""
+
+    def score(estimator, X, y):
+        bar.update()
+        return estimator.score(X, y)
+
+    return score
+
+
 def _search(ctx, s, raw, pipe, X, y):
     """The seed's cross-validated grid searches; returns the refitted best pipelines."""
     found = {}
     quiet_pipe = clone(pipe).set_params(rbm__verbose=0)
     for key, model, grid in (("raw", raw, s.grid_raw), ("rbm", quiet_pipe, s.grid)):
         n = int(np.prod([len(v) for v in grid.values()]))
-        with ctx.step(f"grid search ({key}): {n} settings x {s.cv} folds"):
-            search = GridSearchCV(model, grid, cv=s.cv, n_jobs=1,
-                                  verbose=2 if ctx.verbose >= 2 else int(bool(ctx.verbose)))
+        with ctx.step(f"grid search ({key}): {n} settings x {s.cv} folds"), \
+                progress(n * s.cv, f"grid search ({key})", "fit", ctx.verbose) as bar:
+            search = GridSearchCV(model, grid, cv=s.cv, n_jobs=1, scoring=_ticking_accuracy(bar),
+                                  verbose=max(0, ctx.verbose - 1))
             search.fit(X, y)
         found[key] = search
         ctx.say(f"[{ctx.name}] best {key}: {search.best_params_} "
