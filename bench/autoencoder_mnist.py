@@ -42,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--solver", default="adam", choices=["adam", "sgd"])
     p.add_argument("--learning-rate", type=float, default=3e-3)
     p.add_argument("--learning-rate-decay", type=float, default=0.98)
+    p.add_argument("--weight-decay", type=float, default=0.0,
+                   help="L2 penalty on the fine-tuned weights (default 0)")
     p.add_argument("--watch", type=int, default=0,
                    help="print the test error every N fine-tuning epochs (0: only at the end)")
     add_common_args(p)
@@ -73,6 +75,7 @@ def main(argv=None):
         solver=args.solver,
         learning_rate=args.learning_rate,
         learning_rate_decay=args.learning_rate_decay,
+        weight_decay=args.weight_decay,
         epochs=args.epochs,
         batch_size=100,
         random_state=args.seed,

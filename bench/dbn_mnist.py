@@ -41,6 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--pretrain-epochs", type=int, default=20, help="epochs per RBM")
     p.add_argument("--epochs", type=int, default=80, help="fine-tuning epochs of the whole net")
     p.add_argument("--output-epochs", type=int, default=1, help="softmax-only epochs first")
+    p.add_argument("--solver", default="sgd", choices=["sgd", "adam"])
     p.add_argument("--learning-rate", type=float, default=0.5)
     p.add_argument("--learning-rate-decay", type=float, default=0.96)
     p.add_argument("--momentum", type=float, default=0.9)
@@ -50,7 +51,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.quick:
         args.train_size = args.train_size or 10_000
-        args.pretrain_epochs, args.epochs, args.output_epochs = 2, 3, 1
+        args.pretrain_epochs, args.epochs = 2, 3
+        args.output_epochs = min(args.output_epochs, 1)
     return args
 
 
@@ -66,7 +68,7 @@ def main(argv=None):
         pretrain_learning_rate=0.1,
         pretrain_momentum=(0.5, 0.9),
         pretrain_weight_decay=2e-4,
-        solver="sgd",
+        solver=args.solver,
         learning_rate=args.learning_rate,
         learning_rate_decay=args.learning_rate_decay,
         momentum=args.momentum,
