@@ -89,6 +89,20 @@ def test_random_initialisation_uses_glorots_sigmoid_bound():
     assert np.abs(W_soft).max() <= np.sqrt(6 / 400)
 
 
+def test_adam_weight_decay_is_decoupled():
+    # With a zero data gradient Adam's own step is 0, so only the decay moves the weights:
+    # exactly W * (1 - lr * decay), and the biases stay put. (L2 inside Adam would instead
+    # move every weight by about lr, whatever its size.)
+    W = torch.full((3, 2), 0.5, requires_grad=True)
+    b = torch.full((2,), 0.5, requires_grad=True)
+    settings = ft.Settings(solver="adam", learning_rate=0.01, weight_decay=0.1)
+    optimizer = ft._optimizer(settings, [W], [b])
+    (0.0 * (W.sum() + b.sum())).backward()
+    optimizer.step()
+    np.testing.assert_allclose(W.detach().numpy(), 0.5 * (1 - 0.01 * 0.1), rtol=1e-6)
+    np.testing.assert_array_equal(b.detach().numpy(), 0.5)
+
+
 def test_deep_sigmoid_net_learns_from_random_weights(digits):
     # Three sigmoid layers from random weights, plain SGD: 0.65 test accuracy after 20 epochs.
     # scikit-learn's 7x smaller logistic bound left the same net at chance (0.10).

@@ -63,7 +63,9 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
     momentum : float or (float, float), default=0.9
         SGD momentum, or a (start, end) ramp. Ignored by Adam.
     weight_decay : float, default=0.0
-        L2 penalty on the fine-tuned weights (not the biases).
+        Shrinks the fine-tuned weights (not the biases): an L2 penalty with SGD; decoupled
+        weight decay with Adam (AdamW: every step multiplies the weights by
+        ``1 - learning_rate * weight_decay`` besides the gradient step).
     epochs : int, default=10
         Fine-tuning epochs.
     batch_size : int, default=100

@@ -77,7 +77,9 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
     momentum : float or (float, float), default=0.9
         SGD momentum, or a (start, end) ramp over the epochs. Ignored by Adam.
     weight_decay : float, default=0.0
-        L2 penalty on the fine-tuned weights (not the biases).
+        Shrinks the fine-tuned weights (not the biases): an L2 penalty with SGD; decoupled
+        weight decay with Adam (AdamW: every step multiplies the weights by
+        ``1 - learning_rate * weight_decay`` besides the gradient step).
     dropout : float, default=0.0
         Fraction of hidden units dropped in every fine-tuning update (0.5 is usual).
     input_dropout : float, default=0.0
