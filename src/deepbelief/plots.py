@@ -31,7 +31,8 @@ def _figure(width, height):
 
 def _save(fig, path):
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", bbox_inches="tight",
+                pad_inches=0.15)  # no empty margins around image grids
     fig.clear()
     return atomic_write_bytes(path, buffer.getvalue())
 
