@@ -24,6 +24,21 @@ def add_common_args(parser, pretrain=True):
     parser.add_argument("--out", default=None, help="write the result as JSON to this file")
 
 
+def model_params(args):
+    """Hinton et al.'s (2006) pretraining recipe and the run options every benchmark model
+    shares (the learning rate of pretraining is each script's own)."""
+    return {
+        "pretrain": not args.no_pretrain,
+        "pretrain_epochs": args.pretrain_epochs,
+        "pretrain_momentum": (0.5, 0.9),
+        "pretrain_weight_decay": 2e-4,
+        "batch_size": 100,
+        "random_state": args.seed,
+        "device": args.device,
+        "verbose": args.verbose,
+    }
+
+
 def set_threads(args):
     if args.threads:
         torch.set_num_threads(args.threads)  # a script's choice; the library never does this

@@ -26,7 +26,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import add_common_args, set_threads, write_result
+from _common import add_common_args, model_params, set_threads, write_result
 from sklearn.decomposition import PCA
 
 from deepbelief import DeepAutoencoder
@@ -67,20 +67,13 @@ def main(argv=None):
     layers = [784, *args.layers]
     ae = DeepAutoencoder(
         layers,
-        pretrain=not args.no_pretrain,
-        pretrain_epochs=args.pretrain_epochs,
         pretrain_learning_rate="auto",
-        pretrain_momentum=(0.5, 0.9),
-        pretrain_weight_decay=2e-4,
         solver=args.solver,
         learning_rate=args.learning_rate,
         learning_rate_decay=args.learning_rate_decay,
         weight_decay=args.weight_decay,
         epochs=args.epochs,
-        batch_size=100,
-        random_state=args.seed,
-        device=args.device,
-        verbose=args.verbose,
+        **model_params(args),
     )
     settings = ae.get_params()
     print(f"DeepAutoencoder {'-'.join(map(str, layers))} on {len(X)} training images\n"

@@ -29,7 +29,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import add_common_args, set_threads, write_result
+from _common import add_common_args, model_params, set_threads, write_result
 
 from deepbelief import DBNClassifier
 from deepbelief.datasets import load_mnist
@@ -64,11 +64,7 @@ def main(argv=None):
     X, y = mnist.X_train[: args.train_size], mnist.y_train[: args.train_size]
     clf = DBNClassifier(
         hidden_layer_sizes=tuple(args.layers),
-        pretrain=not args.no_pretrain,
-        pretrain_epochs=args.pretrain_epochs,
         pretrain_learning_rate=0.1,
-        pretrain_momentum=(0.5, 0.9),
-        pretrain_weight_decay=2e-4,
         solver=args.solver,
         learning_rate=args.learning_rate,
         learning_rate_decay=args.learning_rate_decay,
@@ -77,12 +73,9 @@ def main(argv=None):
         input_dropout=args.input_dropout,
         epochs=args.epochs,
         output_epochs=args.output_epochs,
-        batch_size=100,
-        random_state=args.seed,
-        device=args.device,
-        verbose=args.verbose,
+        **model_params(args),
     )
-    settings = {k: v for k, v in clf.get_params().items()}
+    settings = clf.get_params()
     print(f"DBNClassifier {'-'.join(map(str, [784, *args.layers, 10]))} on {len(X)} training "
           f"images\nsettings: {settings}", flush=True)
     start = time.perf_counter()

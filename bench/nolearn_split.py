@@ -28,7 +28,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import add_common_args, set_threads, write_result
+from _common import add_common_args, model_params, set_threads, write_result
 from sklearn.model_selection import train_test_split
 
 from deepbelief import DBNClassifier
@@ -70,21 +70,14 @@ def main(argv=None):
                                    max_rotation=10, random_state=args.seed)
     clf = DBNClassifier(
         hidden_layer_sizes=(args.hidden,),
-        pretrain=not args.no_pretrain,
-        pretrain_epochs=args.pretrain_epochs,
         pretrain_learning_rate=0.1,
-        pretrain_momentum=(0.5, 0.9),
-        pretrain_weight_decay=2e-4,
         learning_rate=args.learning_rate,
         learning_rate_decay=args.learning_rate_decay,
         momentum=args.momentum,
         dropout=args.dropout,
         input_dropout=args.input_dropout,
         epochs=args.epochs,
-        batch_size=100,
-        random_state=args.seed,
-        device=args.device,
-        verbose=args.verbose,
+        **model_params(args),
     )
     settings = clf.get_params()
     print(f"DBNClassifier 784-{args.hidden}-10, {len(X_train)} training / {len(X_test)} test "

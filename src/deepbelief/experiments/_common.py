@@ -132,6 +132,13 @@ def sample_rows(X, y, n, rng):
     return X[rows], y[rows]
 
 
+def pooled_sample(data, n, rng):
+    """``n`` digits drawn from the training and test sets pooled (seeds 000 and 003 split
+    their own sample of all 70,000)."""
+    return sample_rows(np.vstack([data.X_train, data.X_test]),
+                       np.concatenate([data.y_train, data.y_test]), n, rng)
+
+
 def finish(ctx, title, metrics):
     """Add the shared entries to ``metrics``, write ``metrics.json`` and ``report.html``."""
     metrics = dict(metrics)

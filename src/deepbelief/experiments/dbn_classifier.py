@@ -23,7 +23,7 @@ from ..augment import augment
 from ..charts import plot_confusion_matrix, plot_training_curves
 from ..classifier import DBNClassifier
 from ..plots import plot_image_grid, plot_image_rows
-from ._common import load_data, sample_rows
+from ._common import load_data, pooled_sample
 
 TITLE = "DBN classifiers with augmentation and dropout, beside kNN and logistic regression " \
         "(seeds 001, 003)"
@@ -117,8 +117,7 @@ def run(ctx):
     data = load_data(ctx)
     shape = data.image_shape
     rng = np.random.RandomState(ctx.seed)
-    X, y = sample_rows(np.vstack([data.X_train, data.X_test]),
-                       np.concatenate([data.y_train, data.y_test]), s.n_images, rng)
+    X, y = pooled_sample(data, s.n_images, rng)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=ctx.seed)
     # Seed 003's extra digits: random training digits, each shifted and rotated a little.
     picked = rng.randint(0, len(X_tr), round(s.extra_fraction * len(X_tr)))

@@ -23,7 +23,7 @@ from .._progress import progress
 from ..augment import center_crop, nudge, random_crops
 from ..plots import plot_image_grid, plot_image_rows
 from ..rbm import RBM
-from ._common import load_data, sample_rows
+from ._common import load_data, pooled_sample
 
 TITLE = "RBM + logistic regression on MNIST, and one-pixel nudges (seed 000)"
 SEED = {"raw": 0.89, "rbm": 0.93, "rbm_nudged": 0.88}
@@ -118,8 +118,7 @@ def run(ctx):
     data = load_data(ctx)
     shape = data.image_shape
     rng = np.random.RandomState(ctx.seed)
-    X, y = sample_rows(np.vstack([data.X_train, data.X_test]),
-                       np.concatenate([data.y_train, data.y_test]), s.n_images, rng)
+    X, y = pooled_sample(data, s.n_images, rng)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.4, random_state=ctx.seed)
     X_nudged, y_nudged = nudge(X_te, y_te, shape)
     ctx.config.update(data=data.name, n_train=len(X_tr), n_test=len(X_te),
