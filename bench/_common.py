@@ -29,7 +29,7 @@ def model_params(args):
     shares (the learning rate of pretraining is each script's own)."""
     return {
         "pretrain": not args.no_pretrain,
-        "pretrain_epochs": args.pretrain_epochs,
+        "pretrain_n_iter": args.pretrain_epochs,
         "pretrain_momentum": (0.5, 0.9),
         "pretrain_weight_decay": 2e-4,
         "batch_size": 100,

@@ -26,9 +26,9 @@ import argparse
 import time
 
 import numpy as np
-from _common import add_common_args, model_params, set_threads, write_result
 from sklearn.decomposition import PCA
 
+from _common import add_common_args, model_params, set_threads, write_result
 from deepbelief import DeepAutoencoder
 from deepbelief.datasets import load_mnist
 
@@ -72,7 +72,7 @@ def main(argv=None):
         learning_rate=args.learning_rate,
         learning_rate_decay=args.learning_rate_decay,
         weight_decay=args.weight_decay,
-        epochs=args.epochs,
+        n_iter=args.epochs,
         **model_params(args),
     )
     settings = ae.get_params()

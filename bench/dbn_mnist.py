@@ -29,8 +29,8 @@ import argparse
 import time
 
 import numpy as np
-from _common import add_common_args, model_params, set_threads, write_result
 
+from _common import add_common_args, model_params, set_threads, write_result
 from deepbelief import DBNClassifier
 from deepbelief.datasets import load_mnist
 
@@ -71,8 +71,8 @@ def main(argv=None):
         momentum=args.momentum,
         dropout=args.dropout,
         input_dropout=args.input_dropout,
-        epochs=args.epochs,
-        output_epochs=args.output_epochs,
+        n_iter=args.epochs,
+        output_n_iter=args.output_epochs,
         **model_params(args),
     )
     settings = clf.get_params()

@@ -28,12 +28,12 @@ import argparse
 import time
 
 import numpy as np
-from _common import add_common_args, model_params, set_threads, write_result
 from sklearn.model_selection import train_test_split
 
+from _common import add_common_args, model_params, set_threads, write_result
 from deepbelief import DBNClassifier
-from deepbelief.augment import augment
 from deepbelief.datasets import load_mnist
+from deepbelief.datasets.augment import augment
 
 
 def parse_args(argv=None):
@@ -76,7 +76,7 @@ def main(argv=None):
         momentum=args.momentum,
         dropout=args.dropout,
         input_dropout=args.input_dropout,
-        epochs=args.epochs,
+        n_iter=args.epochs,
         **model_params(args),
     )
     settings = clf.get_params()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from deepbelief.augment import augment, center_crop, nudge, random_crops, rotate, shift
+from deepbelief.datasets.augment import augment, center_crop, nudge, random_crops, rotate, shift
 
 
 def one_pixel(row, col, shape=(5, 5)):
@@ -60,7 +60,7 @@ def test_crops():
     assert crops.shape == (6, 16) and list(labels) == [3, 4] * 3
     for crop, source in zip(crops, np.tile(X, (3, 1))):
         image = source.reshape(6, 6)
-        windows = [image[t : t + 4, l : l + 4].ravel() for t in range(3) for l in range(3)]
+        windows = [image[t : t + 4, s : s + 4].ravel() for t in range(3) for s in range(3)]
         assert any(np.array_equal(crop, w) for w in windows)
 
 

@@ -9,10 +9,10 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepbelief import load
-from deepbelief.autoencoder import DeepAutoencoder
 from deepbelief.datasets import load_digits
+from deepbelief.models.autoencoder import DeepAutoencoder
 
-FAST = dict(pretrain_epochs=2, epochs=2, batch_size=20, random_state=0, device="cpu")
+FAST = dict(pretrain_n_iter=2, n_iter=2, batch_size=20, random_state=0, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def digits():
 def code_2d(digits):
     """A 64-32-16-2 autoencoder, pretrained and fine-tuned, shared by the slower tests."""
     X_train = digits[0]
-    return DeepAutoencoder([64, 32, 16, 2], pretrain_epochs=10, epochs=30, learning_rate=0.003,
+    return DeepAutoencoder([64, 32, 16, 2], pretrain_n_iter=10, n_iter=30, learning_rate=0.003,
                            batch_size=20, random_state=0, device="cpu").fit(X_train)
 
 
@@ -60,7 +60,7 @@ def test_2d_codes_separate_digits_better_than_pca(code_2d, digits):
 
 def test_before_fine_tuning_it_reconstructs_like_the_dbn(digits):
     X = digits[0][:200]
-    ae = DeepAutoencoder([64, 16, 4], **{**FAST, "epochs": 0}).fit(X)
+    ae = DeepAutoencoder([64, 16, 4], **{**FAST, "n_iter": 0}).fit(X)
     np.testing.assert_allclose(ae.reconstruct(X), ae.dbn_.reconstruct(X), atol=1e-5)
     np.testing.assert_allclose(ae.transform(X), ae.dbn_.transform(X), atol=1e-5)
     assert ae.dbn_.rbms_[-1].hidden == "gaussian"
@@ -82,7 +82,7 @@ def test_shapes_score_and_error(code_2d, digits):
 
 def test_history_and_validation(digits):
     X = digits[0][:300]
-    ae = DeepAutoencoder([64, 16, 4], validation_fraction=0.2, **{**FAST, "epochs": 3}).fit(X)
+    ae = DeepAutoencoder([64, 16, 4], validation_fraction=0.2, **{**FAST, "n_iter": 3}).fit(X)
     h = ae.history_
     assert len(h["epoch"]) == len(h["validation_error"]) == len(h["reconstruction_error"]) == 3
 
@@ -150,7 +150,7 @@ def test_callback_sees_pretraining_and_fine_tuning(digits):
         if stage == "network":
             errors.append(ae.reconstruction_error(X))
 
-    ae = DeepAutoencoder([64, 16, 4], **{**FAST, "epochs": 3}).fit(X, callback=callback)
+    ae = DeepAutoencoder([64, 16, 4], **{**FAST, "n_iter": 3}).fit(X, callback=callback)
     assert calls == [(0, 0), (0, 1), (1, 0), (1, 1), ("network", 0), ("network", 1),
                      ("network", 2)]
     assert errors[-1] == ae.reconstruction_error(X)

@@ -8,12 +8,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deepbelief import _finetune as ft
 from deepbelief import load
-from deepbelief.classifier import DBNClassifier
+from deepbelief._core import backprop as ft
 from deepbelief.datasets import load_digits
+from deepbelief.models.classifier import DBNClassifier
 
-FAST = dict(pretrain_epochs=2, epochs=3, batch_size=20, random_state=0, device="cpu")
+FAST = dict(pretrain_n_iter=2, n_iter=3, batch_size=20, random_state=0, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,11 @@ def small(digits):
 @pytest.fixture(scope="module")
 def fitted(small):
     X, y = small
-    return DBNClassifier((32, 16), output_epochs=2, **FAST).fit(X, y)
+    return DBNClassifier((32, 16), output_n_iter=2, **FAST).fit(X, y)
 
 
 @parametrize_with_checks(
-    [DBNClassifier((8,), visible="gaussian", pretrain_epochs=1, epochs=10, batch_size=10,
+    [DBNClassifier((8,), visible="gaussian", pretrain_n_iter=1, n_iter=10, batch_size=10,
                    learning_rate=0.3, random_state=0, device="cpu")]
 )
 def test_sklearn_contract(estimator, check):
@@ -45,7 +45,7 @@ def test_sklearn_contract(estimator, check):
 def test_pretrained_and_fine_tuned_beats_logistic_regression(digits):
     X_train, X_test, y_train, y_test = digits
     baseline = LogisticRegression(max_iter=2000).fit(X_train, y_train).score(X_test, y_test)
-    clf = DBNClassifier((256,), pretrain_epochs=20, epochs=50, learning_rate_decay=0.97,
+    clf = DBNClassifier((256,), pretrain_n_iter=20, n_iter=50, learning_rate_decay=0.97,
                         dropout=0.5, batch_size=20, random_state=0, device="cpu")
     accuracy = clf.fit(X_train, y_train).score(X_test, y_test)
     assert accuracy >= 0.975
@@ -69,7 +69,7 @@ def test_fine_tuning_starts_from_the_pretrained_stack(fitted):
 
 def test_epochs_zero_trains_only_the_softmax_layer(small):
     X, y = small
-    clf = DBNClassifier((16,), **{**FAST, "epochs": 0}, output_epochs=2).fit(X, y)
+    clf = DBNClassifier((16,), **{**FAST, "n_iter": 0}, output_n_iter=2).fit(X, y)
     np.testing.assert_array_equal(clf.coefs_[0], clf.dbn_.rbms_[0].components_.T)
     assert clf.n_iter_ == 0 and clf.history_["phase"] == ["output", "output"]
 
@@ -107,7 +107,7 @@ def test_deep_sigmoid_net_learns_from_random_weights(digits):
     # Three sigmoid layers from random weights, plain SGD: 0.65 test accuracy after 20 epochs.
     # scikit-learn's 7x smaller logistic bound left the same net at chance (0.10).
     X_train, X_test, y_train, y_test = digits
-    clf = DBNClassifier((64, 64, 64), pretrain=False, epochs=20, learning_rate=0.1,
+    clf = DBNClassifier((64, 64, 64), pretrain=False, n_iter=20, learning_rate=0.1,
                         batch_size=20, random_state=0, device="cpu").fit(X_train / 16, y_train)
     assert clf.score(X_test / 16, y_test) > 0.5
 
@@ -115,7 +115,7 @@ def test_deep_sigmoid_net_learns_from_random_weights(digits):
 def test_validation_and_early_stopping(small):
     X, y = small
     clf = DBNClassifier((16,), validation_fraction=0.2, n_iter_no_change=2,
-                        **{**FAST, "epochs": 30, "learning_rate": 2.0}).fit(X, y)
+                        **{**FAST, "n_iter": 30, "learning_rate": 2.0}).fit(X, y)
     h = clf.history_
     assert len(h["validation_error"]) == len(h["epoch"]) == clf.n_iter_
     assert clf.n_iter_ < 30  # stopped early
@@ -152,11 +152,11 @@ def test_same_seed_same_model_and_no_global_torch_state(small):
 def test_clone_and_grid_search_keep_the_layer_list(small):
     X, y = small
     clf = DBNClassifier([24, 12], pretrain_momentum=(0.5, 0.9),
-                        **{**FAST, "pretrain_epochs": [2, 1]})
+                        **{**FAST, "pretrain_n_iter": [2, 1]})
     assert clone(clf).get_params() == clf.get_params()
     grid = GridSearchCV(clf, {"hidden_layer_sizes": [[24, 12], [16, 8]]}, cv=2).fit(X, y)
     assert grid.best_estimator_.hidden_layer_sizes in ([24, 12], [16, 8])
-    assert grid.best_estimator_.pretrain_epochs == [2, 1]
+    assert grid.best_estimator_.pretrain_n_iter == [2, 1]
     assert [W.shape[1] for W in grid.best_estimator_.coefs_] == [
         *grid.best_estimator_.hidden_layer_sizes, 10]
 
@@ -225,7 +225,7 @@ def test_callback_sees_every_stage_and_epoch(small):
         else:
             assert clf.dbn_.rbms_[stage].n_iter_ == epoch + 1
 
-    clf = DBNClassifier((16, 8), output_epochs=1, **FAST).fit(X, y, callback=callback)
+    clf = DBNClassifier((16, 8), output_n_iter=1, **FAST).fit(X, y, callback=callback)
     assert calls == [(0, 0), (0, 1), (1, 0), (1, 1), ("output", 0),
                      ("network", 0), ("network", 1), ("network", 2)]
     assert accuracies[-1] == clf.score(X, y)

@@ -3,7 +3,6 @@
 import base64
 import csv
 import json
-import os
 import re
 import subprocess
 import sys
@@ -29,7 +28,7 @@ def run(*args, cwd=None):
 def classifier_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "clf"
     code = main(["train", "--model", "classifier", "--data", "digits", "--layers", "48",
-                 "--epochs", "8", "--set", "pretrain_epochs=3", "--set", "learning_rate=0.3",
+                 "--epochs", "8", "--set", "pretrain_n_iter=3", "--set", "learning_rate=0.3",
                  "--out", str(out), "--quiet"])
     assert code == 0
     return out
@@ -42,7 +41,7 @@ def test_train_writes_model_metrics_config_log_pictures_report(classifier_run):
     metrics = json.loads((classifier_run / "metrics.json").read_text())
     assert metrics["model"] == "classifier" and metrics["test_accuracy"] > 0.85
     config = json.loads((classifier_run / "config.json").read_text())
-    assert config["params"]["hidden_layer_sizes"] == [48] and config["params"]["pretrain_epochs"] == 3
+    assert config["params"]["hidden_layer_sizes"] == [48] and config["params"]["pretrain_n_iter"] == 3
     assert load(classifier_run / "model.safetensors").hidden_layer_sizes == (48,)
     assert len((classifier_run / "training.log").read_text().splitlines()) >= 8
     html = (classifier_run / "report.html").read_text()
@@ -131,7 +130,8 @@ def test_plot_writes_every_picture(classifier_run, tmp_path):
     [
         (["evaluate", "missing.safetensors", "--data", "digits"], "model file not found"),
         (["train", "--config", "nope.toml"], "config file not found"),
-        (["train", "--model", "classifier", "--data", "digits", "--set", "dropuot=0.2"], "unknown parameter(s) ['dropuot']"),
+        (["train", "--model", "classifier", "--data", "digits", "--set", "dropuot=0.2"],
+         "unknown parameter(s) ['dropuot']"),
         (["train", "--model", "svm"], "invalid choice: 'svm'"),
         (["train", "--layers", "10,x"], "--layers expects comma-separated whole numbers"),
         (["sample", "model.safetensors", "--steps", "-3"], "expected a number >= 1"),
@@ -160,7 +160,7 @@ def test_bad_toml_and_wrong_image_size(classifier_run, tmp_path):
 
 
 def test_a_failing_train_leaves_no_run_folder(tmp_path, monkeypatch):
-    import deepbelief.train as train
+    import deepbelief.runs.train as train
 
     def explode(*args, **kwargs):
         raise ValueError("boom while drawing")
@@ -186,3 +186,15 @@ def test_sample_seed_makes_the_picture_reproducible(classifier_run, tmp_path):
         assert main(["sample", model, "--steps", "20", "--seed", seed, "--device", "cpu",
                      "--out", str(path)]) == 0
     assert paths[0].read_bytes() == paths[1].read_bytes() != paths[2].read_bytes()
+
+
+def test_flags_override_the_config_file_and_layers_mean_what_the_model_needs():
+    from deepbelief.runs.train import merge_config
+
+    base = {"model": "classifier", "seed": 3, "params": {"n_iter": 5, "dropout": 0.1}}
+    merged = merge_config(base, layers=(64, 32), params={"n_iter": 2}, device="cpu")
+    assert merged["params"] == {"n_iter": 2, "dropout": 0.1, "hidden_layer_sizes": (64, 32)}
+    assert merged["seed"] == 3 and merged["device"] == "cpu" and merged["data"] == "mnist"
+    assert base["params"] == {"n_iter": 5, "dropout": 0.1}  # the caller's dict is not changed
+    assert merge_config(model="rbm", layers=(50,))["params"] == {"n_components": 50}
+    assert merge_config(model="dbn", layers=(64, 8))["params"] == {"layers": (64, 8)}

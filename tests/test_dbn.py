@@ -8,7 +8,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepbelief import load
 from deepbelief.datasets import load_digits
-from deepbelief.dbn import DBN
+from deepbelief.models.dbn import DBN
 
 FAST = dict(n_iter=2, batch_size=20, random_state=0, device="cpu")
 

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from deepbelief.datasets import load_mnist
+from deepbelief.datasets import load_mnist, named
 from deepbelief.experiments import (
     EXPERIMENTS,
     SCALES,
@@ -61,7 +61,7 @@ def smoke_run(request, tmp_path_factory):
     lines = []
     with pytest.MonkeyPatch.context() as mp:
         if not MNIST:
-            mp.setattr(_common, "load_mnist", _no_mnist)
+            mp.setattr(named, "load_mnist", _no_mnist)
         # rbm-logistic runs its grid search here; its plain path runs on the digits below.
         metrics = run_experiment(name, out, scale="smoke", search=name == "rbm-logistic",
                                  verbose=0, say=lines.append)
@@ -142,7 +142,7 @@ def test_unknown_scale_is_refused(tmp_path):
 def tiny_experiment(monkeypatch):
     """A registered experiment that writes one picture in no time."""
     from deepbelief.experiments import Experiment
-    from deepbelief.plots import plot_image_grid
+    from deepbelief.viz.figures import plot_image_grid
 
     def run(ctx):
         ctx.picture("grey", plot_image_grid(np.full((1, 4), 0.5), (2, 2), ctx.out / "grey.png"))
@@ -172,7 +172,7 @@ def test_a_failing_run_leaves_nothing_half_written(tmp_path, monkeypatch):
     # After both RBMs are trained and several pictures are written.
     monkeypatch.setattr(rbm_anatomy, "plot_pair", broken)
     if not MNIST:
-        monkeypatch.setattr(_common, "load_mnist", _no_mnist)
+        monkeypatch.setattr(named, "load_mnist", _no_mnist)
     fresh, kept = tmp_path / "fresh" / "run", tmp_path / "kept"
     with pytest.raises(RuntimeError, match="midway"):
         run_experiment("rbm-anatomy", fresh, scale="smoke", verbose=0, say=lambda line: None)
@@ -187,7 +187,7 @@ def test_a_failing_run_leaves_nothing_half_written(tmp_path, monkeypatch):
 
 
 def test_smoke_falls_back_to_the_8x8_digits_and_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(_common, "load_mnist", _no_mnist)
+    monkeypatch.setattr(named, "load_mnist", _no_mnist)
     lines = []
     metrics = run_experiment("rbm-logistic", tmp_path / "run", scale="smoke", verbose=0,
                              say=lines.append)
@@ -198,7 +198,7 @@ def test_smoke_falls_back_to_the_8x8_digits_and_says_so(tmp_path, monkeypatch):
 
 
 def test_quick_runs_do_not_fall_back(tmp_path, monkeypatch):
-    monkeypatch.setattr(_common, "load_mnist", _no_mnist)
+    monkeypatch.setattr(named, "load_mnist", _no_mnist)
     with pytest.raises(FileNotFoundError, match="MNIST"):
         run_experiment("rbm-anatomy", tmp_path / "run", scale="quick", verbose=0,
                        say=lambda line: None)

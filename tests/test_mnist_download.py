@@ -264,7 +264,8 @@ def test_labels_must_be_digits(tmp_path, ds_fake):
 def test_images_must_be_3d(tmp_path, ds_fake):
     ds_fake["train-images-idx3-ubyte"] = ds_fake["train-images-idx3-ubyte"].reshape(5, 16)
     write_files(tmp_path, ds_fake)
-    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz: expected uint8 images of shape \(n, rows, cols\)"):
+    expected = r"train-images-idx3-ubyte\.gz: expected uint8 images of shape \(n, rows, cols\)"
+    with pytest.raises(ValueError, match=expected):
         load_mnist(data_home=tmp_path, download=False)
 
 

@@ -11,14 +11,14 @@ pytest.importorskip("matplotlib")
 
 from deepbelief import RBM  # noqa: E402
 from deepbelief.datasets import load_digits  # noqa: E402
-from deepbelief.animation import make_animation  # noqa: E402
-from deepbelief.charts import (  # noqa: E402
+from deepbelief.viz.animation import make_animation  # noqa: E402
+from deepbelief.viz.charts import (  # noqa: E402
     plot_codes_2d,
     plot_codes_side_by_side,
     plot_confusion_matrix,
     plot_training_curves,
 )
-from deepbelief.plots import plot_image_grid, plot_image_rows, plot_pair  # noqa: E402
+from deepbelief.viz.figures import plot_image_grid, plot_image_rows, plot_pair  # noqa: E402
 
 SHAPE = (8, 8)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -9,7 +9,7 @@ from scipy import integrate
 from scipy.special import logsumexp
 
 from deepbelief import RBM
-from deepbelief._backend import RandomSource
+from deepbelief._core.backend import RandomSource
 
 N_VIS, N_HID = 6, 4
 BINARY_V = np.array(list(itertools.product([0, 1], repeat=N_VIS)), dtype=float)  # (64, 6)

@@ -7,7 +7,7 @@ import pytest
 from scipy.special import logsumexp
 
 from deepbelief import RBM
-from deepbelief._training import momentum_schedule
+from deepbelief._core.cd import momentum_schedule
 
 ALL_9 = np.array(list(itertools.product([0, 1], repeat=9)), dtype=float)  # every 3x3 image
 
@@ -184,8 +184,6 @@ def test_warm_start_resumes_an_interrupted_fit_exactly(tmp_path):
     X = np.random.RandomState(1).rand(90, 8)
     params = dict(n_iter=5, momentum=(0.5, 0.9), batch_size=20, random_state=0, device="cpu")
     whole = RBM(4, **params).fit(X)
-
-    checkpoints = []
 
     def interrupt_after_two(rbm, epoch):
         rbm.save(tmp_path / "checkpoint.safetensors")

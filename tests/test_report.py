@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from deepbelief import __version__
-from deepbelief.report import write_report
-from deepbelief.viz import save_png
+from deepbelief.runs.report import write_report
+from deepbelief.viz.tiles import save_png
 
 
 @pytest.fixture

@@ -47,6 +47,14 @@ def _positive_float(text):
     return value
 
 
+def _device_name(text):
+    from ._core.backend import is_device
+
+    if not is_device(text):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+    return text
+
+
 def _seed(args):
     return 0 if args.seed is None else args.seed
 
@@ -58,8 +66,8 @@ def _device(args):
 
 def _common(parser):
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="where to compute; auto picks a CUDA GPU when present")
+    parser.add_argument("--device", type=_device_name, default="auto",
+                        help="auto, cpu, cuda or cuda:N; auto picks a CUDA GPU when present")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--data-home", default=None,
                         help="folder with the MNIST files (default: $DEEPBELIEF_DATA or the cache)")
@@ -88,20 +96,22 @@ def _add_train_rbm(sub):
 
 
 def _run_train_rbm(args):
-    from .runs import train_rbm
+    from .runs.train import merge_config, train_model
 
-    m = train_rbm(
-        args.data, args.out, n_components=args.n_components, epochs=args.epochs,
-        learning_rate=args.learning_rate, batch_size=args.batch_size, momentum=args.momentum,
-        method=args.method, k=args.k, weight_decay=args.weight_decay,
-        max_samples=args.max_samples, seed=_seed(args), device=args.device,
-        verbose=0 if args.quiet else 1, resume=args.resume, overwrite=args.overwrite,
-        data_home=args.data_home,
-    )
+    params = {"n_components": args.n_components, "n_iter": args.epochs,
+              "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+              "momentum": args.momentum, "method": args.method, "k": args.k,
+              "weight_decay": args.weight_decay}
+    config = merge_config(model="rbm", data=args.data, data_home=args.data_home,
+                          max_samples=args.max_samples, seed=_seed(args), device=args.device,
+                          params=params)
+    m = train_model(config, args.out, overwrite=args.overwrite, resume=args.resume, report=False,
+                    verbose=0 if args.quiet else 1)
     print(f"trained RBM({m['params']['n_components']}) on {m['n_train']} {m['data']} images "
           f"for {m['epochs_trained']} epochs in {m['train_seconds']:.1f}s")
-    print(f"test reconstruction error (mean squared, per pixel): {m['test_reconstruction_error']:.4f}")
-    print(f"model: {m['model']}")
+    print("test reconstruction error (mean squared, per pixel): "
+          f"{m['test_reconstruction_error_per_pixel']:.4f}")
+    print(f"model: {m['model_file']}")
     print(f"pictures: {m['pictures']['filters']}, {m['pictures']['reconstructions']}")
     print(f"metrics: {os.path.join(args.out, 'metrics.json')}")
 
@@ -118,7 +128,7 @@ def _add_demo(sub):
 
 
 def _run_demo(args):
-    from .runs import run_demo
+    from .runs.demo import run_demo
 
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731
     m = run_demo(args.out, data=args.data, seed=_seed(args), device=args.device,
@@ -140,7 +150,7 @@ def _add_train(sub):
     p.add_argument("--layers", default=None,
                    help="comma-separated sizes: hidden layers (classifier) or the whole stack "
                    "(dbn, autoencoder), e.g. 784,500,500")
-    p.add_argument("--epochs", type=_positive_int, default=None)
+    p.add_argument("--epochs", type=_positive_int, default=None, help="n_iter of any model")
     p.add_argument("--learning-rate", type=_positive_float, default=None)
     p.add_argument("--batch-size", type=_positive_int, default=None)
     p.add_argument("--max-samples", type=_positive_int, default=None)
@@ -159,43 +169,33 @@ def _layers(text):
         raise ValueError(f"--layers expects comma-separated whole numbers, got {text!r}") from None
 
 
-def _parse_value(text):
+def _settings(items):
+    """``--set NAME=VALUE`` items as a dict; values are read as JSON when they parse."""
     import json
 
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _run_train(args):
-    from .train import read_config, train_model
-
-    config = read_config(args.config) if args.config else {}
-    params = dict(config.get("params") or {})
-    for key, value in (("model", args.model), ("data", args.data), ("max_samples", args.max_samples),
-                       ("data_home", args.data_home)):
-        if value is not None:
-            config[key] = value
-    config.setdefault("model", "rbm")
-    config.setdefault("data", "mnist")
-    config["seed"] = args.seed if args.seed is not None else config.get("seed", 0)
-    config["device"] = args.device
-    if args.layers:
-        layers = _layers(args.layers)
-        key = {"rbm": "n_components", "classifier": "hidden_layer_sizes"}.get(config["model"], "layers")
-        params[key] = layers[0] if key == "n_components" else layers
-    epochs_key = "n_iter" if config["model"] in ("rbm", "dbn") else "epochs"
-    for key, value in ((epochs_key, args.epochs), ("learning_rate", args.learning_rate),
-                       ("batch_size", args.batch_size)):
-        if value is not None:
-            params[key] = value
-    for item in args.set:
+    params = {}
+    for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
-        params[name.strip().replace("-", "_")] = _parse_value(value)
-    config["params"] = params
+        try:
+            params[name.strip()] = json.loads(value)
+        except ValueError:
+            params[name.strip()] = value
+    return params
+
+
+def _run_train(args):
+    from .runs.train import merge_config, read_config, train_model
+
+    flags = {"n_iter": args.epochs, "learning_rate": args.learning_rate,
+             "batch_size": args.batch_size}
+    params = {k: v for k, v in flags.items() if v is not None}
+    params.update(_settings(args.set))
+    config = merge_config(read_config(args.config) if args.config else None, model=args.model,
+                          data=args.data, data_home=args.data_home, max_samples=args.max_samples,
+                          seed=args.seed, device=args.device,
+                          layers=_layers(args.layers) if args.layers else None, params=params)
     m = train_model(config, args.out, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
     shown = {k: v for k, v in m.items() if isinstance(v, (int, float, str))}
     for key, value in shown.items():
@@ -216,7 +216,7 @@ def _add_evaluate(sub):
 
 
 def _run_evaluate(args):
-    from .commands import evaluate
+    from .runs.jobs import evaluate
 
     r = evaluate(args.model, args.data, out_dir=args.out, nudged=args.nudge,
                  data_home=args.data_home, verbose=0 if args.quiet else 1, device=_device(args))
@@ -239,7 +239,7 @@ def _add_predict(sub):
 
 
 def _run_predict(args):
-    from .commands import predict
+    from .runs.jobs import predict
 
     rows = predict(args.model, args.inputs, out_path=args.out, resize=args.resize, device=_device(args))
     if args.out:
@@ -261,7 +261,7 @@ def _add_sample(sub):
 
 
 def _run_sample(args):
-    from .commands import sample
+    from .runs.jobs import sample
 
     for path in sample(args.model, args.out, n_samples=args.n_samples, n_steps=args.steps,
                        chain_path=args.chain, device=_device(args), seed=args.seed):
@@ -280,9 +280,11 @@ def _add_reconstruct(sub):
 
 
 def _run_reconstruct(args):
-    from .commands import reconstruct
+    from .runs.jobs import reconstruct
 
-    print(f"written: {reconstruct(args.model, args.images, args.out, n_steps=args.steps, resize=args.resize, device=_device(args))}")
+    path = reconstruct(args.model, args.images, args.out, n_steps=args.steps, resize=args.resize,
+                       device=_device(args))
+    print(f"written: {path}")
 
 
 def _add_plot(sub):
@@ -295,7 +297,7 @@ def _add_plot(sub):
 
 
 def _run_plot(args):
-    from .commands import plot
+    from .runs.jobs import plot
 
     for caption, path in plot(args.model, args.out, data=args.data, data_home=args.data_home,
                               verbose=0 if args.quiet else 1):
@@ -331,7 +333,7 @@ def _run_experiment(args):
 
 
 def build_parser():
-    from . import __version__
+    from ._version import __version__
 
     parser = _Parser(prog="deepbelief", description="Restricted Boltzmann Machines and Deep "
                      "Belief Networks: train, inspect and evaluate.")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from .._progress import progress
+from .._core.progress import progress
 from .idx import read_idx
 
 # Base URLs tried in order; each serves ``<name>.gz`` for every name in MNIST_FILES.

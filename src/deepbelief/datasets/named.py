@@ -1,4 +1,4 @@
-"""One way to name data on the command line: ``mnist``, ``digits`` or a CSV file."""
+"""One way to name data on the command line: ``auto``, ``mnist``, ``digits`` or a CSV file."""
 
 import math
 from pathlib import Path
@@ -8,17 +8,21 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
 from .digits import load_digits
-from .mnist import load_mnist
+from .mnist import load_mnist, mnist_home
 from .tabular import load_csv
 
-NAMES = ("mnist", "digits")
+FALLBACK = "digits"  # what "auto" uses when MNIST cannot be had
+FALLBACK_TEXT = "scikit-learn's embedded 8x8 digits"
 
 
-def load_dataset(spec, data_home=None, download=True, test_size=0.2, random_state=0, verbose=1):
-    """Load ``"mnist"``, ``"digits"`` or a labelled CSV file as a train/test split.
+def load_dataset(spec, data_home=None, download=True, test_size=0.2, random_state=0, verbose=1,
+                 say=None):
+    """Load ``"auto"``, ``"mnist"``, ``"digits"`` or a labelled CSV file as a train/test split.
 
     MNIST keeps its standard 60,000 / 10,000 split; digits and CSV files are split
-    ``test_size`` at random (stratified).
+    ``test_size`` at random (stratified). ``"auto"`` is MNIST when it is cached or can be
+    downloaded, else the data that ships with the package, with one line through ``say``
+    (a callable taking a string) saying why.
 
     Returns
     -------
@@ -26,6 +30,16 @@ def load_dataset(spec, data_home=None, download=True, test_size=0.2, random_stat
         ``X_train``, ``y_train``, ``X_test``, ``y_test`` (pixels float32 in [0, 1]),
         ``image_shape`` and ``name``.
     """
+    if spec == "auto":
+        try:
+            return load_dataset("mnist", data_home, download, test_size, random_state, verbose)
+        except (OSError, ValueError) as exc:
+            why = "is damaged" if isinstance(exc, ValueError) else "could not be downloaded"
+            if say is not None:
+                say(f"MNIST is not in {mnist_home(data_home)} and {why}, so this uses "
+                    f"{FALLBACK_TEXT}; put the four MNIST files there or set DEEPBELIEF_DATA "
+                    "to use MNIST.")
+            return load_dataset(FALLBACK, test_size=test_size, random_state=random_state)
     if spec == "mnist":
         d = load_mnist(data_home=data_home, download=download, verbose=verbose)
         return Bunch(X_train=d.X_train, y_train=d.y_train, X_test=d.X_test, y_test=d.y_test,
@@ -37,7 +51,7 @@ def load_dataset(spec, data_home=None, download=True, test_size=0.2, random_stat
         path = Path(spec)
         if path.suffix.lower() != ".csv" and not path.exists():
             raise ValueError(
-                f"unknown data {spec!r}: use 'mnist', 'digits' or the path of a CSV file."
+                f"unknown data {spec!r}: use 'auto', 'mnist', 'digits' or the path of a CSV file."
             )
         X, y = load_csv(path)
         if y is None:

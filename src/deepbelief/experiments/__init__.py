@@ -11,7 +11,7 @@ minutes on two CPU cores, "smoke" a few seconds (for tests).
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..rundir import staged_dir
+from ..runs.rundir import staged_dir
 from . import autoencoder_2d, dbn_classifier, rbm_anatomy, rbm_logistic
 from ._common import SCALES, Run, check_scale, finish
 

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import Bunch
 
-from ..datasets import load_digits, load_mnist
-from ..datasets.mnist import mnist_home
-from ..io import write_json
-from ..report import write_report
+from .._core.files import write_json
+from ..datasets import load_dataset
+from ..runs.report import write_report
 
 SCALES = ("smoke", "quick", "full")
 
@@ -104,26 +102,13 @@ def check_scale(scale):
 def load_data(ctx):
     """MNIST (60,000 / 10,000) as a Bunch with image_shape and name.
 
-    At ``scale="smoke"`` a failed load falls back to scikit-learn's 8x8 digits (random 80/20
-    split), with a one-line notice; at the other scales the error is raised, since their
-    numbers are meant to sit beside the seeds' MNIST numbers.
+    At ``scale="smoke"`` a failed load falls back to the data that ships with the package,
+    with a one-line notice; at the other scales the error is raised, since their numbers are
+    meant to sit beside the seeds' MNIST numbers.
     """
-    try:
-        d = load_mnist(data_home=ctx.data_home, verbose=ctx.verbose)
-    except (OSError, ValueError) as exc:
-        if ctx.scale != "smoke":
-            raise
-        ctx.say(f"[{ctx.name}] MNIST could not be loaded from {mnist_home(ctx.data_home)} "
-                f"({type(exc).__name__}), so this smoke run uses scikit-learn's 8x8 digits.")
-        d = load_digits()
-        rng = np.random.RandomState(ctx.seed)
-        order = rng.permutation(len(d.X))
-        n_test = len(d.X) // 5
-        test, train = order[:n_test], order[n_test:]
-        return Bunch(X_train=d.X[train], y_train=d.y[train], X_test=d.X[test], y_test=d.y[test],
-                     image_shape=tuple(d.image_shape), name="digits")
-    return Bunch(X_train=d.X_train, y_train=d.y_train, X_test=d.X_test, y_test=d.y_test,
-                 image_shape=(28, 28), name="mnist")
+    spec = "auto" if ctx.scale == "smoke" else "mnist"
+    return load_dataset(spec, data_home=ctx.data_home, random_state=ctx.seed, verbose=ctx.verbose,
+                        say=lambda line: ctx.say(f"[{ctx.name}] {line}"))
 
 
 def sample_rows(X, y, n, rng):

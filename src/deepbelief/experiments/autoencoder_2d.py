@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsClassifier
 
-from ..animation import make_animation
-from ..autoencoder import DeepAutoencoder
-from ..charts import plot_codes_2d, plot_codes_side_by_side, plot_training_curves
+from ..models.autoencoder import DeepAutoencoder
+from ..viz.animation import make_animation
+from ..viz.charts import plot_codes_2d, plot_codes_side_by_side, plot_training_curves
 from ._common import load_data, sample_rows
 
 TITLE = "2-D codes of a deep autoencoder beside PCA's (seed 002)"
@@ -32,7 +32,7 @@ class Settings:
     n_train: int | None  # training digits (None: all 60,000)
     n_test: int | None  # test digits (None: all 10,000, so the seed's ten digits can be ringed)
     layers: tuple = (1000, 500, 250, 2)
-    pretrain_epochs: int = 10  # per RBM below the code layer
+    pretrain_n_iter: int = 10  # per RBM below the code layer
     top_epochs: int = 40  # the code layer's RBM: small, cheap, slow to learn (rate 0.001)
     frame_every: int = 4  # top-RBM epochs between snapshots
     epochs: int = 50  # fine-tuning
@@ -40,9 +40,9 @@ class Settings:
 
 
 SETTINGS = {
-    "smoke": Settings(n_train=600, n_test=300, layers=(64, 32, 16, 2), pretrain_epochs=2,
+    "smoke": Settings(n_train=600, n_test=300, layers=(64, 32, 16, 2), pretrain_n_iter=2,
                       top_epochs=2, frame_every=1, epochs=2, finetune_frame_every=1),
-    "quick": Settings(n_train=10_000, n_test=None, pretrain_epochs=5, top_epochs=20,
+    "quick": Settings(n_train=10_000, n_test=None, pretrain_n_iter=5, top_epochs=20,
                       frame_every=2, epochs=10, finetune_frame_every=1),
     "full": Settings(n_train=None, n_test=None),
 }
@@ -104,10 +104,10 @@ def run(ctx):
     layers = [X_tr.shape[1], *s.layers]
     rows = highlight_rows(y_te)
     n_rbms = len(layers) - 1
-    epochs_per_rbm = [s.pretrain_epochs] * (n_rbms - 1) + [s.top_epochs]
-    ae = DeepAutoencoder(layers, pretrain_epochs=epochs_per_rbm, pretrain_momentum=(0.5, 0.9),
+    epochs_per_rbm = [s.pretrain_n_iter] * (n_rbms - 1) + [s.top_epochs]
+    ae = DeepAutoencoder(layers, pretrain_n_iter=epochs_per_rbm, pretrain_momentum=(0.5, 0.9),
                          pretrain_weight_decay=2e-4, solver="adam", learning_rate=1e-3,
-                         learning_rate_decay=0.97, epochs=s.epochs, batch_size=100,
+                         learning_rate_decay=0.97, n_iter=s.epochs, batch_size=100,
                          random_state=ctx.seed, device=ctx.device, verbose=ctx.verbose)
     ctx.config.update(data=data.name, n_train=len(X_tr), n_test=len(X_te),
                       autoencoder=ae.get_params(), highlighted_test_rows=rows)
@@ -168,7 +168,7 @@ def run(ctx):
 
     n_batches = -(-len(X_tr) // ae.batch_size)
     ctx.compare("pretraining updates, each lower RBM (batch 100)", SEED_PRETRAIN_UPDATES,
-                s.pretrain_epochs * n_batches, kind="count")
+                s.pretrain_n_iter * n_batches, kind="count")
     ctx.compare("pretraining updates, code-layer RBM", SEED_PRETRAIN_UPDATES,
                 s.top_epochs * n_batches, kind="count")
     ctx.compare("fine-tuning updates (batch 100)", SEED_FINETUNE_UPDATES,

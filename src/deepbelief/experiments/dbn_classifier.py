@@ -18,11 +18,11 @@ from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
-from .._progress import progress
-from ..augment import augment
-from ..charts import plot_confusion_matrix, plot_training_curves
-from ..classifier import DBNClassifier
-from ..plots import plot_image_grid, plot_image_rows
+from .._core.progress import progress
+from ..datasets.augment import augment
+from ..models.classifier import DBNClassifier
+from ..viz.charts import plot_confusion_matrix, plot_training_curves
+from ..viz.figures import plot_image_grid, plot_image_rows
 from ._common import load_data, pooled_sample
 
 TITLE = "DBN classifiers with augmentation and dropout, beside kNN and logistic regression " \
@@ -35,7 +35,7 @@ class Settings:
     small: tuple = (300,)  # nolearn's DBN([784, 300, 10])
     large: tuple = (500,)
     deep: tuple = (500, 500)  # seed 001's stack (its sizes are not given)
-    pretrain_epochs: int = 10
+    pretrain_n_iter: int = 10
     deep_pretrain_epochs: int = 30  # seed 001: 30 passes per RBM,
     deep_output_epochs: int = 10  # 10 for the softmax layer alone,
     deep_epochs: int = 10  # 10 of backprop through the whole net
@@ -45,10 +45,10 @@ class Settings:
 
 
 SETTINGS = {
-    "smoke": Settings(n_images=1000, small=(32,), large=(48,), deep=(32, 32), pretrain_epochs=1,
+    "smoke": Settings(n_images=1000, small=(32,), large=(48,), deep=(32, 32), pretrain_n_iter=1,
                       deep_pretrain_epochs=1, deep_output_epochs=1, deep_epochs=1,
                       small_epochs=2, large_epochs=2),
-    "quick": Settings(n_images=12_500, pretrain_epochs=3, deep_pretrain_epochs=5,
+    "quick": Settings(n_images=12_500, pretrain_n_iter=3, deep_pretrain_epochs=5,
                       deep_output_epochs=3, deep_epochs=5, small_epochs=10, large_epochs=20),
     "full": Settings(n_images=70_000),
 }
@@ -86,19 +86,19 @@ def _networks(s, ctx):
     """(key, uses the distorted digits, unfitted DBNClassifier) for every network of the seeds."""
     common = {"pretrain_momentum": (0.5, 0.9), "batch_size": 100, "random_state": ctx.seed,
               "device": ctx.device, "verbose": ctx.verbose}
-    nolearn = {"pretrain_epochs": s.pretrain_epochs, "learning_rate_decay": 0.9, **common}
+    nolearn = {"pretrain_n_iter": s.pretrain_n_iter, "learning_rate_decay": 0.9, **common}
     return [
         ("dbn_dnn", False, DBNClassifier(
-            s.deep, pretrain_epochs=s.deep_pretrain_epochs, output_epochs=s.deep_output_epochs,
-            epochs=s.deep_epochs, learning_rate=0.1, **common)),
-        ("dbn_300", False, DBNClassifier(s.small, learning_rate=0.3, epochs=s.small_epochs,
+            s.deep, pretrain_n_iter=s.deep_pretrain_epochs, output_n_iter=s.deep_output_epochs,
+            n_iter=s.deep_epochs, learning_rate=0.1, **common)),
+        ("dbn_300", False, DBNClassifier(s.small, learning_rate=0.3, n_iter=s.small_epochs,
                                          **nolearn)),
-        ("dbn_300_aug", True, DBNClassifier(s.small, learning_rate=0.3, epochs=s.small_epochs,
+        ("dbn_300_aug", True, DBNClassifier(s.small, learning_rate=0.3, n_iter=s.small_epochs,
                                             **nolearn)),
-        ("dbn_500_aug", True, DBNClassifier(s.large, learning_rate=0.2, epochs=s.large_epochs,
+        ("dbn_500_aug", True, DBNClassifier(s.large, learning_rate=0.2, n_iter=s.large_epochs,
                                             **nolearn)),
         ("dbn_500_aug_dropout", True, DBNClassifier(
-            s.large, learning_rate=0.2, epochs=s.large_epochs, dropout=0.25, **nolearn)),
+            s.large, learning_rate=0.2, n_iter=s.large_epochs, dropout=0.25, **nolearn)),
     ]
 
 

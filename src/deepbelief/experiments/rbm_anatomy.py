@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..charts import plot_training_curves
-from ..inspect import bias_only_reconstruction, damage, repair, unit_probes
-from ..plots import plot_image_grid, plot_image_rows, plot_pair
-from ..rbm import RBM
+from ..models.rbm import RBM
+from ..viz.charts import plot_training_curves
+from ..viz.figures import plot_image_grid, plot_image_rows, plot_pair
+from ..viz.probes import bias_only_reconstruction, damage, repair, unit_probes
 from ._common import load_data, sample_rows
 
 TITLE = "Inside a 784-50 and a 784-500 RBM (seeds 001, 004)"

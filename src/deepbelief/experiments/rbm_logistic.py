@@ -19,10 +19,10 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from .._progress import progress
-from ..augment import center_crop, nudge, random_crops
-from ..plots import plot_image_grid, plot_image_rows
-from ..rbm import RBM
+from .._core.progress import progress
+from ..datasets.augment import center_crop, nudge, random_crops
+from ..models.rbm import RBM
+from ..viz.figures import plot_image_grid, plot_image_rows
 from ._common import load_data, pooled_sample
 
 TITLE = "RBM + logistic regression on MNIST, and one-pixel nudges (seed 000)"

@@ -1,6 +1,6 @@
 """Every picture worth looking at for a fitted model, written into one folder.
 
-Used by ``deepbelief plot`` and by the run reports of ``deepbelief train``.
+Used by ``deepbelief plot``, the run folders of ``deepbelief train`` and the demo.
 """
 
 import math
@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import inspect
+from ..models.stack import generative_part, rbm_stack
+from . import probes
 from .charts import plot_codes_2d, plot_confusion_matrix, plot_training_curves
-from .plots import plot_image_grid, plot_image_rows, plot_pair
+from .figures import plot_image_grid, plot_image_rows, plot_pair
+from .tiles import save_png, tile_images
 
 
 def guess_image_shape(n_features):
@@ -19,11 +21,22 @@ def guess_image_shape(n_features):
     return (side, side) if side * side == n_features else (1, n_features)
 
 
-def _stack(model):
-    """The RBM or DBN inside ``model``, or None (a classifier trained without pretraining)."""
-    if hasattr(model, "rbms_") or hasattr(model, "components_"):
-        return model
-    return getattr(model, "dbn_", None)
+def basic_pictures(model, X, image_shape, out_dir, n_filters=100, n_examples=10):
+    """``filters.png`` (first-layer weights as tiles) and ``reconstructions.png`` (test images
+    over their reconstructions), drawn with Pillow alone. Returns {name: path}."""
+    out_dir = Path(out_dir)
+    stack = generative_part(model)
+    if stack is None:
+        return {}
+    filters = tile_images(rbm_stack(stack)[0].components_[:n_filters], image_shape, pad=1)
+    examples = X[:n_examples]
+    pairs = tile_images(np.vstack([examples, stack.reconstruct(examples)]), image_shape,
+                        n_cols=len(examples), normalize=None)
+    scale = 3 if image_shape[0] >= 20 else 6
+    return {
+        "filters": str(save_png(filters, out_dir / "filters.png", scale=scale)),
+        "reconstructions": str(save_png(pairs, out_dir / "reconstructions.png", scale=scale)),
+    }
 
 
 def model_pictures(model, out_dir, X=None, y=None, image_shape=None, n_examples=10):
@@ -50,27 +63,27 @@ def model_pictures(model, out_dir, X=None, y=None, image_shape=None, n_examples=
     else:
         add("Training curves", plot_training_curves(history, out / "training_curves.png", "Training"))
 
-    stack = _stack(model)
-    if stack is not None:
-        first = stack.rbms_[0] if hasattr(stack, "rbms_") else stack
+    rbms = rbm_stack(model)
+    if rbms:
+        stack = generative_part(model)
+        first = rbms[0]
         add("First-layer filters (weights of each hidden unit, as images)",
             plot_image_grid(first.components_[:100], shape, out / "filters.png",
                             "First-layer filters"))
         mean = X.mean(axis=0) if X is not None else None
         if mean is not None:
             add("Reconstruction from the biases alone next to the mean digit",
-                plot_pair(inspect.bias_only_reconstruction(stack, layer=0), mean, shape,
+                plot_pair(probes.bias_only_reconstruction(stack, layer=0), mean, shape,
                           out / "bias_vs_mean.png"))
-        n_layers = len(stack.rbms_) if hasattr(stack, "rbms_") else 1
-        for layer in range(min(n_layers, 2)):
+        for layer in range(min(len(rbms), 2)):
             add(f"What single hidden units of layer {layer + 1} draw",
-                plot_image_grid(inspect.unit_probes(stack, units=range(min(36, _width(stack, layer))),
+                plot_image_grid(probes.unit_probes(stack, units=range(min(36, rbms[layer].n_components)),
                                                     layer=layer, subtract_bias=True),
                                 shape, out / f"unit_probes_layer{layer + 1}.png",
                                 f"Single units of layer {layer + 1}"))
         if X is not None:
             rows = {"original": X[:n_examples]}
-            for i, r in enumerate(inspect.layer_reconstructions(stack, X[:n_examples])):
+            for i, r in enumerate(probes.layer_reconstructions(stack, X[:n_examples])):
                 rows[f"through {i + 1} layer{'s' if i else ''}"] = r
             add("Test digits and their reconstructions",
                 plot_image_rows(rows, shape, out / "reconstructions.png", "Reconstructions"))
@@ -89,7 +102,3 @@ def model_pictures(model, out_dir, X=None, y=None, image_shape=None, n_examples=
                               highlight=np.arange(min(10, len(X)))))
     return pictures
 
-
-def _width(stack, layer):
-    rbms = stack.rbms_ if hasattr(stack, "rbms_") else [stack]
-    return rbms[layer].n_components

@@ -6,7 +6,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from .io import atomic_write_bytes
+from .._core.files import atomic_write_bytes
 
 
 def tile_images(images, image_shape, n_cols=None, pad=1, normalize="each"):

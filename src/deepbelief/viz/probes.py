@@ -1,30 +1,27 @@
 """What a fitted RBM or DBN has learned, as arrays of pixels ready to be drawn.
 
-Every function takes a fitted :class:`~deepbelief.RBM` or :class:`~deepbelief.DBN` (anything
-with ``rbms_`` is treated as a stack of RBMs, bottom first) and returns NumPy arrays with one
-row per picture. Drawing them is left to :mod:`deepbelief.plots` or :mod:`deepbelief.viz`.
+Every function takes a fitted :class:`~deepbelief.RBM` or :class:`~deepbelief.DBN`, or a fine-tuned
+network (its pretrained stack is used) and returns NumPy arrays with one
+row per picture. Drawing them is left to :mod:`deepbelief.viz.figures` or :mod:`deepbelief.viz.tiles`.
 """
 
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+
+from ..models.stack import rbm_stack
 
 
 def _rbm_stack(model):
-    """The RBMs of ``model``, bottom first: ``model.rbms_`` for a DBN, ``[model]`` for an RBM."""
-    if hasattr(model, "rbms_"):
-        return list(model.rbms_)
-    if all(hasattr(model, a) for a in ("components_", "transform", "inverse_transform")):
-        return [model]
-    if hasattr(model, "get_params"):
-        check_is_fitted(model)  # an unfitted RBM or DBN: say so rather than "wrong type"
-    raise TypeError(
-        f"model must be a fitted RBM or DBN (something with components_ or rbms_), got "
-        f"{type(model).__name__}. For a DBNClassifier or DeepAutoencoder pass its pretrained "
-        "stack, model.dbn_."
-    )
+    """The RBMs of ``model``, bottom first; an error when it has none to draw from."""
+    rbms = rbm_stack(model)
+    if not rbms:
+        raise TypeError(
+            f"this {type(model).__name__} was trained with pretrain=False, so it has no RBM or "
+            "DBN to draw from."
+        )
+    return rbms
 
 
 def _layer_index(layer, n_layers):

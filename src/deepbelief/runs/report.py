@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write_bytes
+from .._core.files import atomic_write_bytes
 
 # First bytes of each image format a browser shows inline, and its MIME type.
 _IMAGE_TYPES = {
@@ -120,7 +120,7 @@ def write_report(path, title, config, metrics, pictures, log_lines=None):
     ...              {"error": 0.031}, [("filters", "run/filters.png")])  # doctest: +SKIP
     PosixPath('run/report.html')
     """
-    from . import __version__
+    from .._version import __version__
 
     for name, table in (("config", config), ("metrics", metrics)):
         if not isinstance(table, dict):

@@ -1,4 +1,4 @@
-"""What the classifier and the autoencoder share: pretraining a DBN, then backprop through it.
+"""Backprop through a stack of dense layers: initialisation, dropout, the mini-batch loop.
 
 The networks are plain lists of torch tensors: ``weights[i]`` has scikit-learn's MLP layout
 (n_in, n_out), so an RBM's ``components_.T`` and ``intercept_hidden_`` initialise a layer as is.
@@ -13,62 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._backend import to_numpy, to_tensor
-from ._progress import progress
-from ._training import momentum_schedule
-from .dbn import DBN, expand_per_layer
-
-
-def pretrain(estimator, X, sizes, hidden, random_state, callback=None):
-    """Fit the DBN that initialises ``estimator`` (as ``estimator.dbn_``) from its settings.
-
-    ``callback(estimator, layer_index, epoch)`` runs after every RBM epoch. Errors name the
-    estimator's own parameters (``pretrain_learning_rate``, not the DBN's ``learning_rate``).
-    """
-    n_rbms = len(sizes) - 1
-    for name in ("pretrain_epochs", "pretrain_learning_rate", "pretrain_momentum",
-                 "pretrain_weight_decay"):
-        expand_per_layer(name, getattr(estimator, name), n_rbms)
-    dbn = DBN(
-        sizes,
-        visible=estimator.visible,
-        hidden=hidden,
-        learning_rate=estimator.pretrain_learning_rate,
-        n_iter=estimator.pretrain_epochs,
-        momentum=estimator.pretrain_momentum,
-        weight_decay=estimator.pretrain_weight_decay,
-        batch_size=estimator.batch_size,
-        random_state=random_state,
-        device=estimator.device,
-        verbose=estimator.verbose,
-    )
-    estimator.dbn_ = dbn
-    dbn_callback = None
-    if callback is not None:
-        dbn_callback = lambda _, layer, epoch: callback(estimator, layer, epoch)  # noqa: E731
-    try:
-        return dbn.fit(X, callback=dbn_callback)
-    except FloatingPointError as exc:
-        raise FloatingPointError(
-            f"pretraining failed: {exc} On {type(estimator).__name__} these settings are "
-            "pretrain_learning_rate and pretrain_momentum (one value, or a list per RBM)."
-        ) from None
-
-
-def dbn_to_saved(dbn, prefix="dbn_."):
-    """(arrays, state) for a DBN held by another estimator, arrays prefixed; None saves nothing."""
-    if dbn is None:
-        return {}, None
-    arrays, state = dbn._get_state()
-    return {prefix + k: v for k, v in arrays.items()}, {"params": dbn.get_params(), "state": state}
-
-
-def dbn_from_saved(arrays, saved, prefix="dbn_."):
-    """The inverse of ``dbn_to_saved``."""
-    if saved is None:
-        return None
-    own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-    return DBN(**saved["params"])._set_state(own, saved["state"])
+from .backend import to_numpy, to_tensor
+from .cd import momentum_schedule
+from .progress import progress
 
 
 @dataclass
@@ -79,7 +26,7 @@ class Settings:
     momentum: float = 0.9  # SGD momentum, or a (start, end) ramp over the epochs
     weight_decay: float = 0.0  # on the weights, never the biases: L2 (SGD) or decoupled (Adam)
     batch_size: int = 100  # examples per update
-    epochs: int = 10  # passes over the training data
+    n_iter: int = 10  # passes over the training data (epochs)
     n_iter_no_change: int = 10  # stop after this many epochs without a better validation score
 
 
@@ -106,11 +53,11 @@ def to_arrays(tensors):
     return [np.array(to_numpy(t), dtype=np.float32) for t in tensors]
 
 
-def dropout(x, rate, random):
-    """Inverted dropout drawing from ``random`` (a ``RandomSource``), not torch's global RNG."""
+def dropout(x, rate, source):
+    """Inverted dropout drawing from ``source`` (a ``RandomSource``), not torch's global RNG."""
     if rate <= 0.0:
         return x
-    scale = random.uniform(x.shape, x.dtype).to(x.device)
+    scale = source.uniform(x.shape, x.dtype).to(x.device)
     scale.ge_(rate).mul_(1.0 / (1.0 - rate))  # 0 where dropped, 1 / keep elsewhere
     return x * scale
 
@@ -155,7 +102,7 @@ def train(
     batch_loss,
     n_samples,
     settings,
-    random,
+    source,
     *,
     evaluate=None,
     history,
@@ -189,20 +136,20 @@ def train(
     """
     params = weights + biases
     optimizer = _optimizer(settings, weights, biases)
-    momenta = momentum_schedule(settings.momentum, settings.epochs)
+    momenta = momentum_schedule(settings.momentum, settings.n_iter)
     batch_size = min(settings.batch_size, n_samples)
     n_batches = -(-n_samples // batch_size)
     best, best_params, stale = math.inf, None, 0
-    bar = progress(total=settings.epochs * n_batches, desc=name, unit="batch", verbose=verbose)
+    bar = progress(total=settings.n_iter * n_batches, desc=name, unit="batch", verbose=verbose)
     with bar:
-        for epoch in range(settings.epochs):
+        for epoch in range(settings.n_iter):
             start = time.perf_counter()
             lr = settings.learning_rate * settings.learning_rate_decay**epoch
             for group in optimizer.param_groups:
                 group["lr"] = lr
                 if settings.solver == "sgd":
                     group["momentum"] = momenta[epoch]
-            order = random.permutation(n_samples).to(params[0].device)
+            order = source.permutation(n_samples).to(params[0].device)
             loss_sum = metric_sum = 0.0
             for i in range(n_batches):
                 rows = order[i * batch_size : (i + 1) * batch_size]

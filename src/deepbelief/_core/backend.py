@@ -1,16 +1,40 @@
 """Where torch meets the NumPy-facing API: devices, generators, input checks."""
 
+import re
+
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def is_device(device):
+    """True for "auto", "cpu", "cuda" and "cuda:N"."""
+    return isinstance(device, str) and (device in DEVICES or re.fullmatch(r"cuda:\d+", device) is not None)
+
+
+class _DeviceOptions(StrOptions):
+    """scikit-learn parameter constraint for ``device``: the names, or "cuda:N"."""
+
+    def __init__(self):
+        super().__init__(set(DEVICES))
+
+    def is_satisfied_by(self, val):
+        return is_device(val)
+
+    def __str__(self):
+        return "a str among 'auto', 'cpu', 'cuda' or 'cuda:N'"
+
+
+DEVICE_CONSTRAINT = [_DeviceOptions()]
+
+
 def resolve_device(device):
-    """Turn ``"auto" | "cpu" | "cuda"`` into a ``torch.device``; "auto" prefers CUDA."""
-    if device not in DEVICES and not (isinstance(device, str) and device.startswith("cuda:")):
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}.")
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``; "auto" prefers CUDA."""
+    if not is_device(device):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -18,17 +42,6 @@ def resolve_device(device):
             f"device={device!r} was asked for but torch sees no CUDA GPU; use device='cpu' or 'auto'."
         )
     return torch.device(device)
-
-
-def make_generator(random_state, device):
-    """A torch generator on ``device`` seeded from a NumPy ``RandomState`` (or int / None).
-
-    Global torch seeding is never touched, so library calls do not disturb the user's RNG.
-    """
-    rng = check_random_state(random_state)
-    generator = torch.Generator(device=device)
-    generator.manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-    return generator
 
 
 class RandomSource:

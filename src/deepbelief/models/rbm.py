@@ -12,11 +12,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _rbm_math as m
-from ._backend import RandomSource, check_unit_range, resolve_device, to_numpy, to_tensor
-from ._progress import progress
-from ._training import check_momentum, contrastive_divergence, momentum_schedule, momentum_step
-from .io import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
+from .._core import rbm_math as m
+from .._core.backend import (
+    DEVICE_CONSTRAINT,
+    RandomSource,
+    check_unit_range,
+    resolve_device,
+    to_numpy,
+    to_tensor,
+)
+from .._core.cd import check_momentum, contrastive_divergence, momentum_schedule, momentum_step
+from .._core.progress import progress
+from .modelfile import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
 
 
 @register
@@ -106,7 +113,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "device": DEVICE_CONSTRAINT,
         "verbose": ["verbose"],
     }
 

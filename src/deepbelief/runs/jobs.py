@@ -7,13 +7,15 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import classification_report
 
-from .augment import nudge
-from .charts import plot_confusion_matrix
-from .datasets import load_csv, load_dataset, load_images
-from .io import atomic_write_bytes, load, write_json
-from .pictures import guess_image_shape, model_pictures
-from .plots import plot_image_grid, plot_image_rows
-from .viz import tile_images
+from .._core.files import atomic_write_bytes, write_json
+from ..datasets import load_csv, load_dataset, load_images
+from ..datasets.augment import nudge
+from ..models.modelfile import load
+from ..models.stack import generative_part, rbm_stack
+from ..viz.charts import plot_confusion_matrix
+from ..viz.figures import plot_image_grid, plot_image_rows
+from ..viz.gallery import guess_image_shape, model_pictures
+from ..viz.tiles import tile_images
 
 
 def _load(model_path, device=None, seed=None):
@@ -21,9 +23,7 @@ def _load(model_path, device=None, seed=None):
     from sklearn.utils import check_random_state
 
     model = load(model_path)
-    stack = model if hasattr(model, "rbms_") else getattr(model, "dbn_", None)
-    parts = [model] + list(getattr(stack, "rbms_", []) if stack is not None else [])
-    for part in parts:
+    for part in [model, *rbm_stack(model)]:
         if device:
             part.set_params(device=device)
         if seed is not None and hasattr(part, "random_state_"):
@@ -99,7 +99,7 @@ def predict(model_path, inputs, out_path=None, resize=False, device=None):
 
 
 def _generative(model, path):
-    stack = model if hasattr(model, "sample") else getattr(model, "dbn_", None)
+    stack = generative_part(model)
     if stack is None:
         raise TypeError(f"{path} holds a {type(model).__name__} with no generative part "
                         "(it was trained without pretraining).")
@@ -115,7 +115,7 @@ def sample(model_path, out_path, n_samples=25, n_steps=1000, chain_path=None, n_
     written = [plot_image_grid(images, shape, out_path, f"{n_samples} samples after {n_steps} Gibbs steps",
                                normalize=None)]
     if chain_path:
-        from .animation import make_animation
+        from ..viz.animation import make_animation
 
         steps = np.unique(np.linspace(0, n_steps - 1, n_frames).astype(int))
         frames = [chain[s] for s in steps]
@@ -126,7 +126,7 @@ def sample(model_path, out_path, n_samples=25, n_steps=1000, chain_path=None, n_
 
 def reconstruct(model_path, images, out_path, n_steps=1, resize=False, device=None):
     """Damaged or noisy digit images next to their reconstructions, side by side in a PNG."""
-    from .inspect import repair
+    from ..viz.probes import repair
 
     model = _load(model_path, device)
     shape = guess_image_shape(model.n_features_in_)

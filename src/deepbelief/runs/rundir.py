@@ -5,7 +5,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .io import _umask
+from .._core.files import umask
 
 
 @contextlib.contextmanager
@@ -23,7 +23,7 @@ def staged_dir(out_dir, overwrite=False):
         raise FileExistsError(f"{out} already exists and is not empty: pass --overwrite or choose another --out.")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a run folder is as readable as any
+    tmp.chmod(0o777 & ~umask())  # mkdtemp makes 0700; a run folder is as readable as any
     try:
         yield tmp
     except BaseException:

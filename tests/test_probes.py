@@ -6,7 +6,7 @@ from sklearn.exceptions import NotFittedError
 
 from deepbelief import RBM
 from deepbelief.datasets import load_digits
-from deepbelief.inspect import (
+from deepbelief.viz.probes import (
     bias_only_reconstruction,
     damage,
     layer_reconstructions,
@@ -33,7 +33,7 @@ def rbm(X):
 
 @pytest.fixture(scope="module")
 def dbn(X):
-    dbn_module = pytest.importorskip("deepbelief.dbn")
+    dbn_module = pytest.importorskip("deepbelief.models.dbn")
     try:
         return dbn_module.DBN([64, 32, 16], n_iter=3, batch_size=20, random_state=0,
                               device="cpu").fit(X[:1000])

@@ -6,17 +6,17 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
-from . import _finetune as ft
-from ._backend import RandomSource, check_unit_range, resolve_device, to_tensor
-from ._rbm_math import UNIT_TYPES
-from .io import SaveLoadMixin, register
+from .._core import backprop as ft
+from .._core.backend import RandomSource, check_unit_range, resolve_device, to_tensor
+from ._finetuned import FineTunedNet
+from .modelfile import register
 
 
 def hidden_sizes(hidden_layer_sizes):
@@ -41,7 +41,7 @@ def _split(X, y, fraction, rng):
 
 
 @register
-class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
+class DBNClassifier(ClassifierMixin, FineTunedNet):
     """Deep belief net classifier: greedy RBM pretraining, then backprop through the whole net.
 
     The hidden layers are pretrained as a :class:`~deepbelief.DBN` on X alone; a softmax layer
@@ -59,7 +59,7 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         standardized real-valued X.
     pretrain : bool, default=True
         False trains the same network from a random (Glorot) initialisation, for comparison.
-    pretrain_epochs : int or list of int, default=10
+    pretrain_n_iter : int or list of int, default=10
         RBM epochs, one value for all RBMs or a list with one per hidden layer.
     pretrain_learning_rate : float, "auto" or list, default="auto"
         RBM step sizes; "auto" is 0.1 for Bernoulli RBMs and 0.001 for a Gaussian first layer.
@@ -84,9 +84,9 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         Fraction of hidden units dropped in every fine-tuning update (0.5 is usual).
     input_dropout : float, default=0.0
         Fraction of input pixels dropped in every fine-tuning update (0.2 is usual).
-    epochs : int, default=10
+    n_iter : int, default=10
         Fine-tuning epochs of the whole network (0: only the softmax layer is trained).
-    output_epochs : int, default=0
+    output_n_iter : int, default=0
         Epochs training the softmax layer alone on the pretrained features before the whole
         network is fine-tuned.
     batch_size : int, default=100
@@ -132,36 +132,17 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
     >>> from sklearn.datasets import load_digits
     >>> from deepbelief import DBNClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = DBNClassifier((64,), pretrain_epochs=2, epochs=2, random_state=0).fit(X / 16, y)
+    >>> clf = DBNClassifier((64,), pretrain_n_iter=2, n_iter=2, random_state=0).fit(X / 16, y)
     >>> clf.predict(X[:3] / 16).shape
     (3,)
     """
 
     _parameter_constraints = {
+        **FineTunedNet._parameter_constraints,
         "hidden_layer_sizes": [Interval(Integral, 1, None, closed="left"), list, tuple, np.ndarray],
-        "visible": [StrOptions(set(UNIT_TYPES))],
-        "pretrain": ["boolean"],
-        "pretrain_epochs": [Interval(Integral, 1, None, closed="left"), list, tuple],
-        "pretrain_learning_rate": [
-            Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list, tuple
-        ],
-        "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), list, tuple],
-        "pretrain_weight_decay": [Interval(Real, 0, None, closed="left"), list, tuple],
-        "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
-        "momentum": [Interval(Real, 0, 1, closed="left"), tuple],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "epochs": [Interval(Integral, 0, None, closed="left")],
-        "output_epochs": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
-        "verbose": ["verbose"],
+        "output_n_iter": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -170,7 +151,7 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         *,
         visible="bernoulli",
         pretrain=True,
-        pretrain_epochs=10,
+        pretrain_n_iter=10,
         pretrain_learning_rate="auto",
         pretrain_momentum=0.5,
         pretrain_weight_decay=0.0,
@@ -181,8 +162,8 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         weight_decay=0.0,
         dropout=0.0,
         input_dropout=0.0,
-        epochs=10,
-        output_epochs=0,
+        n_iter=10,
+        output_n_iter=0,
         batch_size=100,
         validation_fraction=0.0,
         n_iter_no_change=10,
@@ -193,7 +174,7 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
-        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_n_iter = pretrain_n_iter
         self.pretrain_learning_rate = pretrain_learning_rate
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
@@ -204,8 +185,8 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.dropout = dropout
         self.input_dropout = input_dropout
-        self.epochs = epochs
-        self.output_epochs = output_epochs
+        self.n_iter = n_iter
+        self.output_n_iter = output_n_iter
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -237,9 +218,10 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
                 f"only, so this builds {'-'.join(map(str, [X.shape[1], *sizes, sizes[-1]]))}. "
                 f"Use hidden_layer_sizes={tuple(sizes[1:-1])!r} for the net nolearn would build.",
                 UserWarning,
+                stacklevel=3,
             )
-        if self.epochs + self.output_epochs < 1:
-            raise ValueError("epochs + output_epochs must be at least 1 (got 0): set epochs.")
+        if self.n_iter + self.output_n_iter < 1:
+            raise ValueError("n_iter + output_n_iter must be at least 1 (got 0): set n_iter.")
         check_unit_range(X, self.visible)
         return X, y, sizes
 
@@ -247,25 +229,12 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         """(coefs, intercepts) of the hidden layers: from pretrained RBMs or at random."""
         self.dbn_ = None
         if self.pretrain:
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            ft.pretrain(self, X, [X.shape[1], *sizes], "bernoulli", seed, callback)
+            self.dbn_ = self._pretrain(X, [X.shape[1], *sizes], "bernoulli", rng, callback)
             coefs = [rbm.components_.T for rbm in self.dbn_.rbms_]
             return coefs, [rbm.intercept_hidden_ for rbm in self.dbn_.rbms_]
         fan_in = [X.shape[1], *sizes[:-1]]
         layers = [ft.glorot(rng, n_in, n_out, True) for n_in, n_out in zip(fan_in, sizes)]
         return [W for W, _ in layers], [b for _, b in layers]
-
-    def _settings(self, epochs):
-        return ft.Settings(
-            solver=self.solver,
-            learning_rate=self.learning_rate,
-            learning_rate_decay=self.learning_rate_decay,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            batch_size=self.batch_size,
-            epochs=epochs,
-            n_iter_no_change=self.n_iter_no_change,
-        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, callback=None):
@@ -296,22 +265,22 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         W_out, b_out = ft.glorot(rng, sizes[-1], len(self.classes_), False)
         weights = ft.as_parameters([*coefs, W_out], device)
         biases = ft.as_parameters([*intercepts, b_out], device)
-        random = RandomSource(rng, device)
+        source = RandomSource(rng, device)
         self.history_ = ft.new_history("train_error", X_val is not None)
-        self._fine_tune(X, y, X_val, y_val, weights, biases, random, callback)
+        self._fine_tune(X, y, X_val, y_val, weights, biases, source, callback)
         self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
         return self
 
-    def _fine_tune(self, X, y, X_val, y_val, weights, biases, random, callback):
+    def _fine_tune(self, X, y, X_val, y_val, weights, biases, source, callback):
         device = weights[0].device
         data, labels = to_tensor(X, device), torch.as_tensor(y, device=device)
         hidden = list(zip(weights[:-1], biases[:-1]))
 
         def features(x, train):  # (B, n_features) -> (B, last hidden size)
-            h = ft.dropout(x, self.input_dropout, random) if train else x
+            h = ft.dropout(x, self.input_dropout, source) if train else x
             for W, b in hidden:
                 h = ft.layer_forward(h, W, b, "sigmoid")
-                h = ft.dropout(h, self.dropout, random) if train else h
+                h = ft.dropout(h, self.dropout, source) if train else h
             return h
 
         def logits(h):  # (B, last hidden size) -> (B, n_classes)
@@ -330,21 +299,21 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
 
         common = dict(evaluate=evaluate, history=self.history_, metric="train_error",
                       name=type(self).__name__, verbose=self.verbose)
-        if self.output_epochs:
+        if self.output_n_iter:
             with torch.no_grad():
                 top = features(data, False)  # (n_samples, last hidden size), computed once
             ft.train(
                 [weights[-1]], [biases[-1]],
-                lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, random), rows),
-                len(y), self._settings(self.output_epochs), random, phase="output",
+                lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, source), rows),
+                len(y), self._settings(self.output_n_iter), source, phase="output",
                 on_epoch=ft.snapshot_hook(self, callback, "output", weights, biases), **common,
             )
             del top
         self.n_iter_ = 0
-        if self.epochs:
+        if self.n_iter:
             self.n_iter_ = ft.train(
                 weights, biases, lambda rows: logits_loss(features(data[rows], True), rows),
-                len(y), self._settings(self.epochs), random, phase="network",
+                len(y), self._settings(self.n_iter), source, phase="network",
                 on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases), **common,
             )
 
@@ -375,32 +344,13 @@ class DBNClassifier(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = self.visible == "bernoulli"
-        return tags
-
     # ------------------------------------------------------------ model files
     def _get_state(self):
-        check_is_fitted(self)
-        arrays = ft.layers_to_saved(self.coefs_, self.intercepts_)
-        state = {
-            "n_features_in_": int(self.n_features_in_),
-            "n_iter_": int(self.n_iter_),
-            "history_": self.history_,
-        }
+        arrays, state = super()._get_state()
         # Labels go in the JSON description: numbers and strings both survive it.
         state["classes_"], state["classes_dtype"] = self.classes_.tolist(), self.classes_.dtype.str
-        dbn_arrays, state["dbn_"] = ft.dbn_to_saved(self.dbn_)
-        arrays.update(dbn_arrays)
         return arrays, state
 
     def _set_state(self, arrays, state):
-        self.coefs_, self.intercepts_ = ft.layers_from_saved(arrays)
         self.classes_ = np.array(state["classes_"], dtype=np.dtype(state["classes_dtype"]))
-        self.n_features_in_ = state["n_features_in_"]
-        self.n_iter_ = state["n_iter_"]
-        self.history_ = state["history_"]
-        self.dbn_ = ft.dbn_from_saved(arrays, state["dbn_"])
-        return self
-
+        return super()._set_state(arrays, state)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .io import atomic_write_bytes
+from .._core.files import atomic_write_bytes
 
 
 def _frame_image(frame, scale):

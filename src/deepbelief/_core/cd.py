@@ -6,7 +6,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from . import _rbm_math as m
+from . import rbm_math as m
 
 
 def momentum_schedule(momentum, n_epochs):

@@ -8,9 +8,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._backend import check_unit_range
-from ._rbm_math import UNIT_TYPES
-from .io import SaveLoadMixin, register
+from .._core.backend import DEVICE_CONSTRAINT, check_unit_range
+from .._core.rbm_math import UNIT_TYPES
+from .modelfile import SaveLoadMixin, register
 from .rbm import RBM
 
 # Step sizes of the "auto" learning rate (Hinton 2010, section 13.2; Hinton & Salakhutdinov 2006):
@@ -147,7 +147,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "penalty": [StrOptions({"l2", "l1"})],
         "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
         "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "device": DEVICE_CONSTRAINT,
         "verbose": ["verbose"],
     }
 

@@ -1,21 +1,21 @@
 """The deep autoencoder of Hinton & Salakhutdinov (2006): a pretrained DBN unrolled, fine-tuned."""
 
-from numbers import Integral, Real
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import TransformerMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _finetune as ft
-from ._backend import RandomSource, check_unit_range, resolve_device, to_tensor
-from ._rbm_math import UNIT_TYPES
+from .._core import backprop as ft
+from .._core.backend import RandomSource, check_unit_range, resolve_device, to_tensor
+from .._core.rbm_math import UNIT_TYPES
+from ._finetuned import FineTunedNet
 from .dbn import layer_sizes
-from .io import SaveLoadMixin, register
+from .modelfile import register
 
 
 def _activation(units):
@@ -23,7 +23,7 @@ def _activation(units):
 
 
 @register
-class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
+class DeepAutoencoder(TransformerMixin, FineTunedNet):
     """Deep autoencoder: an RBM stack pretrained greedily, unrolled, and fine-tuned by backprop.
 
     The encoder is the DBN's up pass (weights ``W.T``, hidden biases); the decoder its down pass
@@ -43,7 +43,7 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         Units of the code layer: Gaussian (linear) codes as in the paper, or logistic ones.
     pretrain : bool, default=True
         False starts fine-tuning from a random (Glorot) initialisation, for comparison.
-    pretrain_epochs : int or list of int, default=10
+    pretrain_n_iter : int or list of int, default=10
         RBM epochs, one value for all RBMs or a list with one per RBM.
     pretrain_learning_rate : float, "auto" or list, default="auto"
         RBM step sizes; "auto" is 0.1 for Bernoulli RBMs and 0.001 for RBMs with Gaussian
@@ -66,7 +66,7 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         Shrinks the fine-tuned weights (not the biases): an L2 penalty with SGD; decoupled
         weight decay with Adam (AdamW: every step multiplies the weights by
         ``1 - learning_rate * weight_decay`` besides the gradient step).
-    epochs : int, default=10
+    n_iter : int, default=10
         Fine-tuning epochs.
     batch_size : int, default=100
         Examples per update, in pretraining and fine-tuning.
@@ -109,34 +109,15 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
     >>> from sklearn.datasets import load_digits
     >>> from deepbelief import DeepAutoencoder
     >>> X = load_digits().data / 16
-    >>> ae = DeepAutoencoder([64, 32, 2], pretrain_epochs=2, epochs=2, random_state=0).fit(X)
+    >>> ae = DeepAutoencoder([64, 32, 2], pretrain_n_iter=2, n_iter=2, random_state=0).fit(X)
     >>> ae.transform(X).shape, ae.reconstruct(X).shape
     ((1797, 2), (1797, 64))
     """
 
     _parameter_constraints = {
+        **FineTunedNet._parameter_constraints,
         "layers": [list, tuple, np.ndarray],
-        "visible": [StrOptions(set(UNIT_TYPES))],
         "code": [StrOptions(set(UNIT_TYPES))],
-        "pretrain": ["boolean"],
-        "pretrain_epochs": [Interval(Integral, 1, None, closed="left"), list, tuple],
-        "pretrain_learning_rate": [
-            Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list, tuple
-        ],
-        "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), list, tuple],
-        "pretrain_weight_decay": [Interval(Real, 0, None, closed="left"), list, tuple],
-        "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
-        "momentum": [Interval(Real, 0, 1, closed="left"), tuple],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "epochs": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -146,7 +127,7 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         visible="bernoulli",
         code="gaussian",
         pretrain=True,
-        pretrain_epochs=10,
+        pretrain_n_iter=10,
         pretrain_learning_rate="auto",
         pretrain_momentum=0.5,
         pretrain_weight_decay=0.0,
@@ -155,7 +136,7 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         learning_rate_decay=1.0,
         momentum=0.9,
         weight_decay=0.0,
-        epochs=10,
+        n_iter=10,
         batch_size=100,
         validation_fraction=0.0,
         n_iter_no_change=10,
@@ -167,7 +148,7 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.visible = visible
         self.code = code
         self.pretrain = pretrain
-        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_n_iter = pretrain_n_iter
         self.pretrain_learning_rate = pretrain_learning_rate
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
@@ -176,7 +157,7 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.learning_rate_decay = learning_rate_decay
         self.momentum = momentum
         self.weight_decay = weight_decay
-        self.epochs = epochs
+        self.n_iter = n_iter
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -198,8 +179,7 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.dbn_ = None
         if self.pretrain:
             hidden = ["bernoulli"] * (len(sizes) - 2) + [self.code]
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            ft.pretrain(self, X, sizes, hidden, seed, callback)
+            self.dbn_ = self._pretrain(X, sizes, hidden, rng, callback)
             rbms = self.dbn_.rbms_
             coefs = [r.components_.T for r in rbms] + [r.components_ for r in reversed(rbms)]
             intercepts = [r.intercept_hidden_ for r in rbms]
@@ -237,15 +217,15 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
             X, X_val = train_test_split(X, test_size=self.validation_fraction, random_state=rng)
         coefs, intercepts = self._initial_layers(X, rng, callback)
         weights, biases = ft.as_parameters(coefs, device), ft.as_parameters(intercepts, device)
-        random = RandomSource(rng, device)
+        source = RandomSource(rng, device)
         self.history_ = ft.new_history("reconstruction_error", X_val is not None)
         self.n_iter_ = 0
-        if self.epochs:
-            self.n_iter_ = self._fine_tune(X, X_val, weights, biases, random, callback)
+        if self.n_iter:
+            self.n_iter_ = self._fine_tune(X, X_val, weights, biases, source, callback)
         self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
         return self
 
-    def _fine_tune(self, X, X_val, weights, biases, random, callback):
+    def _fine_tune(self, X, X_val, weights, biases, source, callback):
         device = weights[0].device
         data = to_tensor(X, device)
         activations = self._activations()
@@ -277,18 +257,8 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
             def evaluate():
                 return squared_error(output(val), val) / val.shape[0]
 
-        settings = ft.Settings(
-            solver=self.solver,
-            learning_rate=self.learning_rate,
-            learning_rate_decay=self.learning_rate_decay,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            batch_size=self.batch_size,
-            epochs=self.epochs,
-            n_iter_no_change=self.n_iter_no_change,
-        )
         return ft.train(
-            weights, biases, batch_loss, X.shape[0], settings, random, evaluate=evaluate,
+            weights, biases, batch_loss, X.shape[0], self._settings(self.n_iter), source, evaluate=evaluate,
             history=self.history_, metric="reconstruction_error", name=type(self).__name__,
             verbose=self.verbose,
             on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases),
@@ -359,29 +329,15 @@ class DeepAutoencoder(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = self.visible == "bernoulli"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     # ------------------------------------------------------------ model files
     def _get_state(self):
-        check_is_fitted(self)
-        arrays = ft.layers_to_saved(self.coefs_, self.intercepts_)
-        state = {
-            "layer_sizes_": self.layer_sizes_,
-            "n_features_in_": int(self.n_features_in_),
-            "n_iter_": int(self.n_iter_),
-            "history_": self.history_,
-        }
-        dbn_arrays, state["dbn_"] = ft.dbn_to_saved(self.dbn_)
-        arrays.update(dbn_arrays)
+        arrays, state = super()._get_state()
+        state["layer_sizes_"] = self.layer_sizes_
         return arrays, state
 
     def _set_state(self, arrays, state):
-        self.coefs_, self.intercepts_ = ft.layers_from_saved(arrays)
         self.layer_sizes_ = state["layer_sizes_"]
-        self.n_features_in_ = state["n_features_in_"]
-        self.n_iter_ = state["n_iter_"]
-        self.history_ = state["history_"]
-        self.dbn_ = ft.dbn_from_saved(arrays, state["dbn_"])
-        return self
+        return super()._set_state(arrays, state)

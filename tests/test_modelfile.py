@@ -9,7 +9,7 @@ import pytest
 
 import deepbelief
 from deepbelief import RBM, load
-from deepbelief.io import atomic_write_bytes
+from deepbelief._core.files import atomic_write_bytes
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
 
 
 def test_a_file_whose_state_does_not_fit_the_class_is_refused_clearly(fitted, tmp_path):
-    from deepbelief import io as dbio
+    from deepbelief.models import modelfile as dbio
 
     rbm, _ = fitted
     arrays, state = rbm._get_state()

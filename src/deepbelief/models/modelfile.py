@@ -8,13 +8,14 @@ catches files that were edited or damaged after saving.
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _safetensors_bytes
+
+from .._core.files import atomic_write_bytes
+from .._version import __version__
 
 FORMAT = "deepbelief"
 FORMAT_VERSION = 1
@@ -38,36 +39,6 @@ class SaveLoadMixin:
         path : pathlib.Path
         """
         return save(self, path)
-
-
-def atomic_write_bytes(path, data):
-    """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_json(path, obj):
-    """Write ``obj`` as indented JSON, atomically."""
-    return atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _encode(value):
@@ -108,8 +79,6 @@ def _digest(description, arrays):
 
 def save(estimator, path):
     """Save a fitted deepbelief estimator to ``path`` (conventionally ``*.safetensors``)."""
-    from . import __version__
-
     if type(estimator).__name__ not in _CLASSES:
         raise TypeError(f"{type(estimator).__name__} is not a deepbelief model; cannot save it.")
     arrays, state = estimator._get_state()

@@ -7,8 +7,7 @@ from numbers import Real
 
 import numpy as np
 
-from .plots import _as_images, _figure, _save, _show_grid, _tiles
-
+from .figures import as_images, new_figure, save_figure, show_grid, tiles
 
 _AXIS_LABELS = {
     "time": "seconds per epoch",
@@ -135,7 +134,7 @@ def plot_training_curves(history, path, title=None):
     -------
     path : pathlib.Path
     """
-    fig = _figure(7.5, 4.5)
+    fig = new_figure(7.5, 4.5)
     if isinstance(history, (list, tuple)):
         if not history:
             raise ValueError("history is an empty list; expected one RBM history per layer.")
@@ -152,7 +151,7 @@ def plot_training_curves(history, path, title=None):
         )
     if title:
         fig.suptitle(title, fontsize=13)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- 2-D codes
@@ -192,7 +191,7 @@ def _strip_columns(n_samples, highlight, image_shape, named_arrays):
             continue
         if highlight is None or image_shape is None:
             raise ValueError("images and reconstructions need highlight and image_shape.")
-        array = _as_images(array, image_shape, name)
+        array = as_images(array, image_shape, name)
         if len(array) == n_samples and n_samples != len(highlight):
             array = array[highlight]
         elif len(array) != len(highlight):
@@ -208,8 +207,8 @@ def _draw_strip(ax, columns, image_shape):
     """The highlighted digits one per row, numbered, with their reconstructions beside them."""
     n_pixels = image_shape[0] * image_shape[1]
     pairs = np.stack([images for _, images in columns], axis=1).reshape(-1, n_pixels)
-    grid, n_rows = _tiles(pairs, image_shape, len(columns), None)
-    _show_grid(ax, grid, image_shape, [str(i + 1) for i in range(n_rows)])
+    grid, n_rows = tiles(pairs, image_shape, len(columns), None)
+    show_grid(ax, grid, image_shape, [str(i + 1) for i in range(n_rows)])
     width = image_shape[1]
     ax.set_xticks([c * (width + 1) + (width - 1) / 2 for c in range(len(columns))])
     ax.set_xticklabels([name for name, _ in columns], rotation=30, ha="left", fontsize=9)
@@ -248,7 +247,7 @@ def plot_codes_2d(codes, labels, path, title=None, highlight=None, images=None,
         raise ValueError(f"highlight holds rows outside 0..{len(codes) - 1}: {highlight.tolist()}.")
     columns = _strip_columns(len(codes), highlight, image_shape,
                              {"digit": images, "reconstruction": reconstructions})
-    fig = _figure(10 if columns else 8, 7.5)
+    fig = new_figure(10 if columns else 8, 7.5)
     if columns:
         ax_strip, ax = fig.subplots(1, 2, width_ratios=[0.9 * len(columns), 6])
         _draw_strip(ax_strip, columns, image_shape)
@@ -271,7 +270,7 @@ def plot_codes_2d(codes, labels, path, title=None, highlight=None, images=None,
     ax.grid(alpha=0.2)
     if title:
         fig.suptitle(title, fontsize=13)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_codes_side_by_side(panels, labels, path, title=None):
@@ -293,7 +292,7 @@ def plot_codes_side_by_side(panels, labels, path, title=None):
         raise ValueError("panels must hold at least one named array of 2-D codes.")
     checked = {name: _check_codes(codes, labels, f"panels[{name!r}]")
                for name, codes in panels.items()}
-    fig = _figure(0.8 + 4.6 * len(checked), 5.0)
+    fig = new_figure(0.8 + 4.6 * len(checked), 5.0)
     axes = np.atleast_1d(fig.subplots(1, len(checked), squeeze=False)[0])
     colorbar_source = None
     for ax, (name, codes) in zip(axes, checked.items()):
@@ -308,7 +307,7 @@ def plot_codes_side_by_side(panels, labels, path, title=None):
         axes[-1].legend(title="label", markerscale=3, loc="center left", bbox_to_anchor=(1.02, 0.5))
     if title:
         fig.suptitle(title, fontsize=13)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion_matrix(y_true, y_pred, path, title=None, labels=None):
@@ -336,7 +335,7 @@ def plot_confusion_matrix(y_true, y_pred, path, title=None, labels=None):
     labels = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
     counts = confusion_matrix(y_true, y_pred, labels=labels)
     n = len(labels)
-    fig = _figure(max(4.5, 0.55 * n + 2.5), max(4.0, 0.55 * n + 1.8))
+    fig = new_figure(max(4.5, 0.55 * n + 2.5), max(4.0, 0.55 * n + 1.8))
     ax = fig.subplots()
     shown = ax.imshow(counts, cmap="Blues", interpolation="nearest")
     threshold = counts.max() / 2
@@ -353,7 +352,7 @@ def plot_confusion_matrix(y_true, y_pred, path, title=None, labels=None):
     accuracy = float(np.mean(y_true == y_pred))
     ax.set_title(f"{title or 'Confusion matrix'}\naccuracy {accuracy:.1%} on {len(y_true)} samples",
                  fontsize=12)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- animations

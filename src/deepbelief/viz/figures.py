@@ -1,4 +1,4 @@
-"""Figures with matplotlib: image grids, training curves, 2-D codes, confusion matrices, GIFs.
+"""Figures with matplotlib: image grids, rows of images, a pair of images; the shared drawing helpers.
 
 Every function takes NumPy arrays, writes one PNG atomically and returns its path. Figures are
 drawn on matplotlib's Agg canvas without pyplot, so no global backend or figure list changes
@@ -10,15 +10,15 @@ import math
 
 import numpy as np
 
-from .io import atomic_write_bytes
-from .viz import tile_images
+from .._core.files import atomic_write_bytes
+from .tiles import tile_images
 
 DPI = 110
 PAD_COLOR = "#b8c0cc"  # between tiles, so black-background digits stay apart
 GRID_WIDTH = 8.0  # inches
 
 
-def _figure(width, height):
+def new_figure(width, height):
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
@@ -29,7 +29,7 @@ def _figure(width, height):
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def _save(fig, path):
+def save_figure(fig, path):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", bbox_inches="tight",
                 pad_inches=0.15)  # no empty margins around image grids
@@ -43,7 +43,7 @@ def _gray_with_pad():
     return colormaps["gray"].with_extremes(bad=PAD_COLOR)
 
 
-def _as_images(images, image_shape, name="images"):
+def as_images(images, image_shape, name="images"):
     images = np.asarray(images, dtype=float)
     if images.ndim == 1:
         images = images[None, :]
@@ -56,7 +56,7 @@ def _as_images(images, image_shape, name="images"):
     return images
 
 
-def _tiles(images, image_shape, n_cols, normalize):
+def tiles(images, image_shape, n_cols, normalize):
     """Tiled grid with padding and empty slots masked (drawn in PAD_COLOR), and its row count."""
     grid = tile_images(images, image_shape, n_cols=n_cols, normalize=normalize)
     filled = tile_images(np.ones_like(images), image_shape, n_cols=n_cols, normalize=None)
@@ -68,7 +68,7 @@ def _row_centers(n_rows, height, pad=1):
     return [r * (height + pad) + (height - 1) / 2 for r in range(n_rows)]
 
 
-def _show_grid(ax, grid, image_shape, row_labels):
+def show_grid(ax, grid, image_shape, row_labels):
     ax.imshow(grid, cmap=_gray_with_pad(), vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks(_row_centers(len(row_labels), image_shape[0]) if row_labels else [])
@@ -81,12 +81,12 @@ def _show_grid(ax, grid, image_shape, row_labels):
 
 def _grid_figure(grid, image_shape, row_labels, title, path):
     height = GRID_WIDTH * grid.shape[0] / grid.shape[1] + 0.6
-    fig = _figure(GRID_WIDTH, min(max(height, 1.5), 14))
+    fig = new_figure(GRID_WIDTH, min(max(height, 1.5), 14))
     ax = fig.subplots()
-    _show_grid(ax, grid, image_shape, row_labels)
+    show_grid(ax, grid, image_shape, row_labels)
     if title:
         ax.set_title(title, fontsize=13)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_image_grid(images, image_shape, path, title=None, n_cols=None, row_labels=None,
@@ -113,8 +113,8 @@ def plot_image_grid(images, image_shape, path, title=None, n_cols=None, row_labe
     -------
     path : pathlib.Path
     """
-    images = _as_images(images, image_shape)
-    grid, n_rows = _tiles(images, image_shape, n_cols, normalize)
+    images = as_images(images, image_shape)
+    grid, n_rows = tiles(images, image_shape, n_cols, normalize)
     if row_labels is not None and len(row_labels) != n_rows:
         raise ValueError(f"row_labels has {len(row_labels)} labels but the grid has {n_rows} "
                          "rows; give one label per row.")
@@ -142,12 +142,12 @@ def plot_image_rows(rows, image_shape, path, title=None, normalize=None):
     """
     if not rows:
         raise ValueError("rows must hold at least one labelled row of images.")
-    arrays = {label: _as_images(images, image_shape, f"rows[{label!r}]")
+    arrays = {label: as_images(images, image_shape, f"rows[{label!r}]")
               for label, images in rows.items()}
     n_cols = max(len(images) for images in arrays.values())
     parts = []
     for images in arrays.values():
-        row, _ = _tiles(images, image_shape, n_cols, normalize)  # shorter rows end in padding
+        row, _ = tiles(images, image_shape, n_cols, normalize)  # shorter rows end in padding
         # A masked separator row; its data are zeros, not masked_all's uninitialised memory.
         parts += [row, np.ma.masked_array(np.zeros((1, row.shape[1])), mask=True)]
     return _grid_figure(np.ma.concatenate(parts[:-1], axis=0), image_shape, list(arrays), title,
@@ -171,10 +171,10 @@ def plot_pair(a, b, image_shape, path, titles=("reconstruction from biases", "me
     -------
     path : pathlib.Path
     """
-    a = _as_images(a, image_shape, "a")[0].reshape(image_shape)
-    b = _as_images(b, image_shape, "b")[0].reshape(image_shape)
+    a = as_images(a, image_shape, "a")[0].reshape(image_shape)
+    b = as_images(b, image_shape, "b")[0].reshape(image_shape)
     low, high = min(a.min(), b.min(), 0.0), max(a.max(), b.max(), 1.0)
-    fig = _figure(6.4, 3.6)
+    fig = new_figure(6.4, 3.6)
     axes = fig.subplots(1, 2)
     for ax, image, name in zip(axes, (a, b), titles):
         shown = ax.imshow(image, cmap="gray", vmin=low, vmax=high, interpolation="nearest")
@@ -184,7 +184,4 @@ def plot_pair(a, b, image_shape, path, titles=("reconstruction from biases", "me
     fig.colorbar(shown, ax=list(axes), shrink=0.8, label="pixel value")
     if title:
         fig.suptitle(title, fontsize=13)
-    return _save(fig, path)
-
-
-# ---------------------------------------------------------------- training curves
+    return save_figure(fig, path)

@@ -1,0 +1,4 @@
+"""Internals: torch maths of RBMs, CD/PCD and backprop loops, devices, progress bars, atomic files.
+
+Nothing here is an estimator or imports one.
+"""

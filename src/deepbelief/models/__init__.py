@@ -1,0 +1,12 @@
+"""The estimators and their safe file format.
+
+Importing this package registers every model class, so ``load`` can rebuild any of them.
+"""
+
+from .autoencoder import DeepAutoencoder
+from .classifier import DBNClassifier
+from .dbn import DBN
+from .modelfile import load, save
+from .rbm import RBM
+
+__all__ = ["RBM", "DBN", "DBNClassifier", "DeepAutoencoder", "load", "save"]

@@ -1,0 +1,1 @@
+"""Pictures: image tiles, matplotlib figures and charts, animations, probes, the gallery of a model."""
