@@ -43,7 +43,9 @@ def standard_betas(n_betas=None, dtype=torch.float64):
     counts = (500, 4000, 10000)
     if n_betas is not None:
         if n_betas < 4:
-            raise ValueError(f"n_betas must be at least 4 for the standard schedule, got {n_betas}.")
+            raise ValueError(
+                f"n_betas must be at least 4 for the standard schedule, got {n_betas}."
+            )
         steps = n_betas - 1
         counts = [max(1, round(steps * c / 14500)) for c in counts[:2]]
         counts.append(steps - sum(counts))

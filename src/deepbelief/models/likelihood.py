@@ -65,10 +65,14 @@ def rbm_log_partition(rbm, base_data=None, *, n_betas=None, betas=None, n_runs=1
     -------
     ais.LogPartition
         ``log_z``, ``std``, the 3-sigma band ``log_z_low`` / ``log_z_high``, ``n_betas``,
-        ``n_runs``.
+        ``n_runs``. An RBM with Gaussian units on both sides gets its exact log Z (closed form,
+        ``std`` 0, ``n_betas`` and ``n_runs`` 0); it raises ValueError if that Z is infinite.
     """
     device = resolve_device(rbm.device)
     W, b, c = _rbm_tensors(rbm, device)
+    if rbm.visible == rbm.hidden == "gaussian":  # closed form: nothing to anneal
+        log_z = float(ais.exact_log_partition(W, b, c, "gaussian", "gaussian"))
+        return ais.LogPartition(log_z, 0.0, log_z, log_z, 0, 0, torch.empty(0, dtype=torch.float64))
     base_bias = None
     if base_data is not None:
         base = _data_tensor(base_data, W.shape[1], device, "base_data")
@@ -130,8 +134,9 @@ def dbn_log_likelihood_bound(dbn, X, log_z_top=None, *, n_samples=10, base_data=
         )
     generator = make_generator(rng, device)
     rows = max(1, _SAMPLES_AT_ONCE // n_samples)
+    log_z_top = float(log_z_top)
     bounds = [
-        ais.dbn_log_likelihood_bound(v[i : i + rows], layers, float(log_z_top), n_samples, generator)
+        ais.dbn_log_likelihood_bound(v[i : i + rows], layers, log_z_top, n_samples, generator)
         for i in range(0, v.shape[0], rows)
     ]
     return float(torch.cat(bounds).mean())
