@@ -278,6 +278,8 @@ def test_rbm_log_likelihood_of_a_fitted_rbm():
     assert fresh == pytest.approx(exact, abs=TOLERANCE)
     with pytest.raises(ValueError, match=r"shape \(n_samples, 18\)"):
         likelihood.rbm_log_likelihood(rbm, X[:, :5], exact_log_z)
+    with pytest.raises(ValueError, match="binarize"):
+        likelihood.rbm_log_likelihood(rbm, X * 0.5, exact_log_z)
 
 
 def test_dbn_log_likelihood_bound_of_a_fitted_dbn():

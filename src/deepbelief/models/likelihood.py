@@ -33,6 +33,15 @@ def _data_tensor(X, n_features, device, what="X"):
     return torch.as_tensor(X, device=device)
 
 
+def _check_binary(X, visible):
+    """log p(x) of Bernoulli units is defined for 0/1 data only; grey levels give no probability."""
+    if visible == "bernoulli" and not np.isin(X, (0.0, 1.0)).all():
+        raise ValueError(
+            "X must hold only 0 and 1 for a log-likelihood under bernoulli visible units; "
+            "binarize it first (e.g. X > 0.5, or sample pixels with probability X)."
+        )
+
+
 def _betas(n_betas, betas):
     if betas is not None:
         return torch.as_tensor(np.asarray(betas, dtype=np.float64))
@@ -88,14 +97,30 @@ def rbm_log_partition(rbm, base_data=None, *, n_betas=None, betas=None, n_runs=1
 
 def rbm_log_likelihood(rbm, X, log_z=None, *, base_data=None, n_betas=None, betas=None,
                        n_runs=100, random_state=None, verbose=0):
-    """Average log p(x) over the rows of ``X``, in nats per example.
+    """Average log p(x) over the rows of ``X``, in nats per example: mean(-F(x)) - log Z.
 
-    ``log_z`` (a float or the result of ``rbm_log_partition``) lets one estimate serve many data
-    sets; without it AIS runs first, with ``base_data`` (default ``X``) for the base rate.
+    Parameters
+    ----------
+    rbm : fitted RBM
+    X : array-like of shape (n_samples, n_features)
+    log_z : float or ais.LogPartition, optional
+        A log Z estimate to reuse (from ``rbm_log_partition``), so one AIS run serves many data
+        sets. Without it AIS runs first with the remaining arguments.
+    base_data : array-like of shape (n_samples, n_features), optional
+        Data for the base-rate model of that AIS run; default ``X`` (any base model gives an
+        unbiased estimate of Z, a closer one a less noisy one).
+    n_betas, betas, n_runs, random_state, verbose
+        As in ``rbm_log_partition``.
+
+    Returns
+    -------
+    float
+        The uncertainty of ``log_z`` carries over unchanged (one shared constant).
     """
     device = resolve_device(rbm.device)
     W, b, c = (t.to(torch.float64) for t in _rbm_tensors(rbm, device))
     v = _data_tensor(X, W.shape[1], device)
+    _check_binary(X, rbm.visible)
     if log_z is None:
         log_z = rbm_log_partition(
             rbm, X if base_data is None else base_data, n_betas=n_betas, betas=betas,
@@ -108,10 +133,26 @@ def dbn_log_likelihood_bound(dbn, X, log_z_top=None, *, n_samples=10, base_data=
                              n_betas=None, betas=None, n_runs=100, random_state=None, verbose=0):
     """Variational lower bound on the average log p(x) of a DBN, in nats per example.
 
-    Samples ``n_samples`` hidden states per example from each RBM's posterior on the way up and
-    uses AIS on the top RBM (Salakhutdinov & Murray 2008). ``log_z_top`` reuses an estimate of the
-    top RBM's log Z; without it the base rate comes from ``base_data`` (default ``X``) passed up
-    through the lower RBMs' mean activations.
+    Samples hidden states from each RBM's posterior on the way up and uses AIS for the top RBM's
+    log Z (Salakhutdinov & Murray 2008, section 5).
+
+    Parameters
+    ----------
+    dbn : fitted DBN (anything with ``rbms_``, bottom first)
+    X : array-like of shape (n_samples, n_features)
+    log_z_top : float or ais.LogPartition, optional
+        An estimate of the top RBM's log Z to reuse (``rbm_log_partition(dbn.rbms_[-1], ...)``).
+    n_samples : int, default=10
+        Posterior samples per example; more lowers the noise of the estimate, not the bound.
+    base_data : array-like of shape (n_samples, n_features), optional
+        Data for the top RBM's base-rate model, passed up through the lower RBMs' mean
+        activations; default ``X``.
+    n_betas, betas, n_runs, random_state, verbose
+        As in ``rbm_log_partition``.
+
+    Returns
+    -------
+    float
     """
     check_is_fitted(dbn, "rbms_")
     rbms = dbn.rbms_
@@ -122,6 +163,7 @@ def dbn_log_likelihood_bound(dbn, X, log_z_top=None, *, n_samples=10, base_data=
         for r in rbms
     ]
     v = _data_tensor(X, layers[0][0].shape[1], device)
+    _check_binary(X, rbms[0].visible)
     if log_z_top is None:
         base = _data_tensor(X if base_data is None else base_data, v.shape[1], device, "base_data")
         for W, _, c, _, hidden in layers[:-1]:
