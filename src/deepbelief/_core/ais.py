@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .rbm_math import free_energy
+
 MAX_ENUMERATED_UNITS = 26  # 2^26 states take a minute; more is hopeless
 _CHUNK = 1 << 14  # states enumerated at a time
 _LOG_2PI = math.log(2 * math.pi)
@@ -79,16 +81,6 @@ def _check_betas(betas):
 
 
 # --------------------------------------------------------------------------------- exact maths
-def free_energy(v, W, b, c, visible, hidden):
-    """F(v) = -log int_h exp(-E(v, h)), shape (B,); the same function as ``rbm_math``."""
-    x = torch.addmm(c, v, W.T)  # (B, n_hidden)
-    vis = -(v @ b) if visible == "bernoulli" else 0.5 * ((v - b) ** 2).sum(dim=1)
-    if hidden == "bernoulli":
-        return vis - F.softplus(x).sum(dim=1)
-    wv = x - c
-    return vis - (c * wv + 0.5 * wv**2).sum(dim=1) - 0.5 * W.shape[0] * _LOG_2PI
-
-
 def _binary_states(n, start, stop, dtype, device):
     codes = torch.arange(start, stop, device=device)
     bits = torch.arange(n, device=device)

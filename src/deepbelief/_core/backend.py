@@ -44,6 +44,16 @@ def resolve_device(device):
     return torch.device(device)
 
 
+def make_generator(random_state, device):
+    """A torch generator on ``device`` seeded from a NumPy ``RandomState`` (or int / None).
+
+    Global torch seeding is never touched, so library calls do not disturb the user's RNG.
+    """
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(check_random_state(random_state).randint(np.iinfo(np.int32).max)))
+    return generator
+
+
 class RandomSource:
     """Uniform, Gaussian and Bernoulli draws for sampling, seeded from ``random_state``.
 

@@ -10,9 +10,9 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._backend import make_generator, resolve_device
 from .._core import ais
-from .._progress import progress
+from .._core.backend import make_generator, resolve_device
+from .._core.progress import progress
 
 _SAMPLES_AT_ONCE = 4096  # rows x samples per image held in memory at once by the DBN bound
 
