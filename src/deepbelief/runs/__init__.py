@@ -10,11 +10,11 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from .datasets import load_dataset
-from .datasets.mnist import mnist_home
-from .io import load, write_json
-from .rbm import RBM
-from .viz import save_png, tile_images
+from ..datasets import load_dataset
+from ..datasets.mnist import mnist_home
+from ..io import load, write_json
+from ..rbm import RBM
+from ..viz import save_png, tile_images
 
 MODEL, CHECKPOINT, METRICS = "model.safetensors", "checkpoint.safetensors", "metrics.json"
 
