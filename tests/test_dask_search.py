@@ -5,6 +5,7 @@ The clusters are started by the tests: two single-threaded worker processes on 1
 no dashboard, nothing else on the network.
 """
 
+import contextlib
 import gzip
 import json
 import os
@@ -21,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
+from threadpoolctl import threadpool_limits
 
 from deepbelief.rbm import RBM
 from deepbelief.runs.cluster import FitTicker, search_backend
@@ -61,9 +63,26 @@ def client():
         yield client
 
 
+@contextlib.contextmanager
+def one_thread():
+    """torch and the BLAS of NumPy/SciPy on one thread here, as in a Dask worker; restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_a_search_on_dask_matches_the_search_in_this_process(digits, client):
+    """Identical to the last bit when both sides compute on one thread. With more threads here
+    than in a worker, BLAS sums may round differently: bench/dask_search.py saw one raw-pixel
+    logistic regression (unconverged, on 600 MNIST digits) change 1 prediction in 200 between
+    2 threads and 1, while every RBM score stayed equal."""
     X, y = digits
-    here = _search().fit(X, y)
+    with one_thread():
+        here = _search().fit(X, y)
     with joblib.parallel_backend("dask", client=client):
         on_dask = _search().fit(X, y)
 
@@ -74,7 +93,7 @@ def test_a_search_on_dask_matches_the_search_in_this_process(digits, client):
     assert pids <= worker_pids
     assert os.getpid() not in worker_pids
     assert set(on_dask.cv_results_["mean_test_threads"]) == {1.0}
-    assert set(here.cv_results_["mean_test_threads"]) == {torch.get_num_threads()}
+    assert set(here.cv_results_["mean_test_threads"]) == {1.0}
 
     # Same seeds, same folds: the same predictions, so the same accuracies to the last bit
     # (an accuracy is a count of right answers over a fold of ~900 digits).

@@ -110,7 +110,7 @@ def _connect(distributed, address, timeout):
 
 
 @contextlib.contextmanager
-def search_backend(scheduler=None, timeout=10):
+def search_backend(scheduler=None, n_workers=None, timeout=10):
     """Run the joblib-parallel work inside the block (scikit-learn searches) on Dask.
 
     Parameters
@@ -121,6 +121,8 @@ def search_backend(scheduler=None, timeout=10):
         core, on 127.0.0.1 only, and shut it down when the block ends. Anything else is the
         address of a running scheduler (``tcp://host:8786``); its workers need deepbelief
         installed, and the client is closed (the cluster left running) when the block ends.
+    n_workers : int, default=None
+        "local" only: worker processes to start (default: the cores this process may use).
     timeout : float, default=10
         Seconds to wait for a remote scheduler to answer.
 
@@ -151,7 +153,7 @@ def search_backend(scheduler=None, timeout=10):
 
     with contextlib.ExitStack() as stack:
         if scheduler == "local":
-            n_workers = local_cores()
+            n_workers = n_workers or local_cores()
             cluster = stack.enter_context(distributed.LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR))
