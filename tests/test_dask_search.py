@@ -7,6 +7,7 @@ no dashboard, nothing else on the network.
 
 import contextlib
 import gzip
+import io
 import json
 import os
 import pickle
@@ -23,6 +24,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from deepbelief.rbm import RBM
 from deepbelief.runs.cluster import FitTicker, search_backend
@@ -129,8 +131,12 @@ def test_without_a_scheduler_fits_stay_in_this_process():
         assert backend.client is None and backend.n_jobs == 1
 
 
-def test_a_ticker_leaves_its_bar_behind_when_pickled():
-    ticker = FitTicker(bar=object(), topic="t")
+def test_a_ticker_moves_its_bar_here_and_leaves_it_behind_when_pickled():
+    bar = tqdm(total=3, file=io.StringIO())
+    ticker = FitTicker(bar, topic="t")
+    ticker()
+    ticker()
+    assert bar.n == 2
     copy = pickle.loads(pickle.dumps(ticker))
     assert copy.bar is None and copy.topic == "t"
     copy()  # not on a Dask worker: nothing to tell, and no error
