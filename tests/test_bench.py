@@ -55,3 +55,15 @@ def test_autoencoder_mnist(monkeypatch, tmp_path):
     assert [epoch for epoch, _ in result["test_error_by_epoch"]] == [1, 2, 3]
     assert result["test_error"] == pytest.approx(result["test_error_by_epoch"][-1][1])
     assert result["test_error"] < result["pretrained_test_error"]
+
+
+def test_dask_search(monkeypatch, tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "result.json"
+    result = load_script("dask_search", monkeypatch).main(
+        ["--quick", "--n-images", "300", "--modes", "joblib,dask", "--verbose", "0",
+         "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert result["n_searched"] == 180 and set(result["modes"]) == {"joblib", "dask"}
+    assert len(result["modes"]["dask"]["rbm"]["scores"]["mean_test_score"]) == 8
+    assert result["identical"] == {"dask": True}  # one thread per worker on both backends

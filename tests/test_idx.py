@@ -146,3 +146,54 @@ def test_missing_file(tmp_path):
 def test_wrong_argument_type():
     with pytest.raises(TypeError, match="expects a file path or bytes, got int"):
         read_idx(3)
+
+
+# mmap=True: a read-only view of an uncompressed file, checked like a read.
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float64])
+def test_mmap_gives_the_values_of_the_read(tmp_path, dtype):
+    values = (np.arange(60).reshape(5, 3, 4) - 7).astype(dtype)
+    path = write(tmp_path, "values-idx3", idx_bytes(values))
+    mapped = read_idx(path, mmap=True)
+    assert isinstance(mapped, np.memmap) and mapped.shape == (5, 3, 4)
+    assert mapped.dtype == np.dtype(dtype).newbyteorder(">")  # the file's own byte order
+    np.testing.assert_array_equal(mapped, read_idx(path))
+    np.testing.assert_array_equal(mapped[2:4], values[2:4])
+    assert not mapped.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        mapped[0, 0, 0] = 1
+
+
+def test_mmap_accepts_a_string_path_and_mnist_like_files(tmp_path, ds_images):
+    path = write(tmp_path, "train-images-idx3-ubyte", idx_bytes(ds_images))
+    np.testing.assert_array_equal(read_idx(str(path), mmap=True), ds_images)
+
+
+def test_mmap_of_a_gzipped_file_says_how_to_decompress_it(tmp_path, ds_images):
+    path = write(tmp_path, "images-idx3-ubyte.gz", gzip.compress(idx_bytes(ds_images)))
+    with pytest.raises(ValueError, match=r"images-idx3-ubyte\.gz: gzip-compressed.*"
+                                         r"decompress it first: gunzip -k .*images-idx3-ubyte\.gz"):
+        read_idx(path, mmap=True)
+    other = write(tmp_path, "packed", gzip.compress(idx_bytes(ds_images)))
+    with pytest.raises(ValueError, match=r"gunzip -c .*packed > .*packed\.idx"):
+        read_idx(other, mmap=True)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: d[:-3], r"short\.idx: truncated data: shape \(3, 2, 2\) needs 12 bytes"),
+    (lambda d: d + b"\x00\x00", r"short\.idx: 2 trailing bytes"),
+    (lambda d: d[:10], r"short\.idx: truncated header: 3 dimensions need 16 header bytes but the "
+                       r"file has 10"),
+    (lambda d: d[:2], r"short\.idx: too short"),
+    (lambda d: b"\x01\x02" + d[2:], r"short\.idx: bad magic number"),
+])
+def test_mmap_of_a_damaged_file_is_the_same_clear_error(tmp_path, ds_images, damage, message):
+    path = write(tmp_path, "short.idx", damage(idx_bytes(ds_images)))
+    with pytest.raises(ValueError, match=message):
+        read_idx(path, mmap=True)
+
+
+def test_mmap_needs_a_path(ds_images):
+    with pytest.raises(TypeError, match="mmap=True.*needs a file path, got bytes"):
+        read_idx(idx_bytes(ds_images), mmap=True)

@@ -315,6 +315,10 @@ def _add_experiment(sub):
     scale.add_argument("--smoke", action="store_const", const="smoke", dest="scale",
                        help="seconds; a check that everything runs")
     p.add_argument("--search", action="store_true", help="rbm-logistic: run the grid search")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --search: run its fits on the Dask scheduler at ADDRESS "
+                   "(tcp://host:8786), or 'local' for a Dask cluster on this machine's cores "
+                   "(needs pip install 'deepbelief[dask]')")
     p.add_argument("--out", default=None, help="run folder (default: runs/NAME)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     _common(p)
@@ -328,7 +332,7 @@ def _run_experiment(args):
     say = lambda line: print(line, flush=True)  # noqa: E731
     run_experiment(args.name, out, scale=args.scale, search=args.search, seed=_seed(args),
                    device=args.device, verbose=0 if args.quiet else 1, data_home=args.data_home,
-                   say=say, overwrite=args.overwrite)
+                   say=say, overwrite=args.overwrite, scheduler=args.scheduler)
     print(f"run folder: {out} (report: {os.path.join(out, 'report.html')})")
 
 

@@ -25,7 +25,7 @@ IDX_DTYPES = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_idx(path_or_bytes):
+def read_idx(path_or_bytes, mmap=False):
     """Read an IDX file (plain or gzip-compressed) into a NumPy array.
 
     Parameters
@@ -33,12 +33,19 @@ def read_idx(path_or_bytes):
     path_or_bytes : str, os.PathLike, bytes, bytearray or memoryview
         Path of the file, or its content. Gzip compression is detected from
         the content (the ``1f 8b`` magic bytes), not from the file name.
+    mmap : bool, default=False
+        Map the data of an uncompressed file instead of reading it: the
+        result is a read-only ``np.memmap`` whose pages are read from disk
+        when touched, so a file larger than memory can be used. Needs a path;
+        a gzip-compressed file must be decompressed first.
 
     Returns
     -------
     ndarray of the shape declared in the header
         Native byte order, writable; ``uint8`` for MNIST images and labels,
         e.g. shape ``(60000, 28, 28)`` for ``train-images-idx3-ubyte``.
+        With ``mmap=True`` a read-only ``np.memmap`` of the file's own dtype
+        (big-endian for multi-byte types, which NumPy reads correctly).
 
     Raises
     ------
@@ -47,7 +54,10 @@ def read_idx(path_or_bytes):
     ValueError
         If the content is not a valid IDX file: bad magic number, unknown type
         code, truncated header or data, trailing bytes, or a broken gzip
-        stream. The message names the file.
+        stream; or ``mmap=True`` with a gzip-compressed file. The message
+        names the file.
+    TypeError
+        ``mmap=True`` with bytes instead of a path.
 
     Examples
     --------
@@ -56,13 +66,42 @@ def read_idx(path_or_bytes):
     >>> read_idx(raw)
     array([7, 8, 9], dtype=uint8)
     """
+    if mmap:
+        return _map_idx(path_or_bytes)
     name, data = _read_source(path_or_bytes)
     if data[:2] == _GZIP_MAGIC:
         data = _gunzip(data, name)
     dtype, shape, offset = _parse_header(data, name)
-    _check_length(data, dtype, shape, offset, name)
+    _check_length(len(data) - offset, dtype, shape, name)
     array = np.frombuffer(data, dtype=dtype, count=_product(shape), offset=offset)
     return array.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _map_idx(path):
+    """A read-only memmap of the data of the uncompressed IDX file at ``path``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            "read_idx(..., mmap=True) maps a file, so it needs a file path, got "
+            f"{type(path).__name__}; pass the path of an uncompressed IDX file"
+        )
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head[:2] == _GZIP_MAGIC:
+            raise ValueError(
+                f"{path}: gzip-compressed, and a compressed file cannot be memory-mapped; "
+                f"decompress it first: {_gunzip_command(path)}, and map the result"
+            )
+        head += f.read(4 * head[3] if len(head) == 4 else 0)
+    dtype, shape, offset = _parse_header(head, str(path))
+    _check_length(path.stat().st_size - offset, dtype, shape, str(path))
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def _gunzip_command(path):
+    if path.suffix == ".gz":
+        return f"gunzip -k {path}"
+    return f"gunzip -c {path} > {path}.idx"
 
 
 def _read_source(path_or_bytes):
@@ -121,10 +160,9 @@ def _parse_header(data, name):
     return IDX_DTYPES[code], shape, offset
 
 
-def _check_length(data, dtype, shape, offset, name):
-    """Raise ValueError unless ``data`` holds exactly the declared amount of data."""
+def _check_length(actual, dtype, shape, name):
+    """Raise ValueError unless the ``actual`` bytes after the header are the declared amount."""
     expected = _product(shape) * dtype.itemsize
-    actual = len(data) - offset
     if actual < expected:
         raise ValueError(
             f"{name}: truncated data: shape {shape} needs {expected} bytes after "

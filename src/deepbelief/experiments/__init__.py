@@ -34,7 +34,7 @@ __all__ = ["EXPERIMENTS", "SCALES", "Experiment", "run_experiment"]
 
 
 def run_experiment(name, out_dir, scale="quick", search=False, seed=0, device="auto", verbose=1,
-                   data_home=None, say=print, overwrite=False):
+                   data_home=None, say=print, overwrite=False, scheduler=None):
     """Run one experiment into ``out_dir`` and return its metrics.
 
     The run happens in a temporary folder beside ``out_dir`` that is renamed to ``out_dir`` only
@@ -63,6 +63,10 @@ def run_experiment(name, out_dir, scale="quick", search=False, seed=0, device="a
         Receives every line of text the run prints.
     overwrite : bool, default=False
         Replace an existing non-empty ``out_dir`` (only once the new run is complete).
+    scheduler : None, "local" or str, default=None
+        Where the search's fits run (with ``search=True``): None in this process, "local" on
+        a Dask cluster started on this machine for the search, or the address of a running
+        Dask scheduler (``tcp://host:8786``). Needs ``pip install 'deepbelief[dask]'``.
 
     Returns
     -------
@@ -73,17 +77,22 @@ def run_experiment(name, out_dir, scale="quick", search=False, seed=0, device="a
     Raises
     ------
     ValueError
-        Unknown ``name`` or ``scale``.
+        Unknown ``name`` or ``scale``, or a ``scheduler`` without ``search``.
+    ImportError, ConnectionError
+        ``scheduler`` given but Dask is not installed, or no scheduler answers at the address.
     FileExistsError
         ``out_dir`` exists and is not empty, and ``overwrite`` is false.
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of: {', '.join(EXPERIMENTS)}.")
     check_scale(scale)
+    if scheduler is not None and not search:
+        raise ValueError(f"scheduler={scheduler!r} runs the grid search on Dask; it needs "
+                         "search=True (--search).")
     experiment = EXPERIMENTS[name]
     with staged_dir(out_dir, overwrite=overwrite) as tmp:
-        ctx = Run(name, Path(tmp), scale=scale, search=bool(search), seed=seed, device=device,
-                  verbose=verbose, data_home=data_home, print_fn=say)
+        ctx = Run(name, Path(tmp), scale=scale, search=bool(search), scheduler=scheduler,
+                  seed=seed, device=device, verbose=verbose, data_home=data_home, print_fn=say)
         with ctx.step(f"{experiment.title} [{scale}]") as timing:
             metrics = experiment.run(ctx)
         metrics["seconds"] = timing["seconds"]

@@ -28,6 +28,7 @@ class Run:
     out: Path  # the (staging) folder pictures go into
     scale: str = "quick"
     search: bool = False
+    scheduler: object = None  # searches: None (this process), "local" or a Dask scheduler address
     seed: int = 0
     device: str = "auto"
     verbose: int = 1

@@ -9,6 +9,7 @@ random crops (24x24 of 28x28) while testing on centre crops.
 
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from sklearn.base import clone
@@ -22,6 +23,7 @@ from sklearn.preprocessing import MinMaxScaler
 from .._core.progress import progress
 from ..datasets.augment import center_crop, nudge, random_crops
 from ..models.rbm import RBM
+from ..runs.cluster import search_backend
 from ..viz.figures import plot_image_grid, plot_image_rows
 from ._common import load_data, pooled_sample
 
@@ -83,31 +85,35 @@ def _pipelines(s, ctx):
     return raw, pipe
 
 
-def _ticking_accuracy(bar):
-    """Accuracy as a scorer that also moves ``bar`` on: one tick per cross-validation fit
-    (the search runs in this process, ``n_jobs=1``; sklearn's own lines need verbose >= 2)."""
+def _tick_and_score(tick, estimator, X, y):
+    tick()
+    return estimator.score(X, y)
 
-    def score(estimator, X, y):
-        bar.update()
-        return estimator.score(X, y)
 
-    return score
+def _ticking_accuracy(tick):
+    """Accuracy as a scorer that also calls ``tick()``: one tick per cross-validation fit, in
+    this process or on a Dask worker (sklearn's own lines need verbose >= 2)."""
+    return partial(_tick_and_score, tick)
 
 
 def _search(ctx, s, raw, pipe, X, y):
     """The seed's cross-validated grid searches; returns the refitted best pipelines."""
     found = {}
     quiet_pipe = clone(pipe).set_params(rbm__verbose=0)
-    for key, model, grid in (("raw", raw, s.grid_raw), ("rbm", quiet_pipe, s.grid)):
-        n = int(np.prod([len(v) for v in grid.values()]))
-        with ctx.step(f"grid search ({key}): {n} settings x {s.cv} folds"), \
-                progress(n * s.cv, f"grid search ({key})", "fit", ctx.verbose) as bar:
-            search = GridSearchCV(model, grid, cv=s.cv, n_jobs=1, scoring=_ticking_accuracy(bar),
-                                  verbose=max(0, ctx.verbose - 1))
-            search.fit(X, y)
-        found[key] = search
-        ctx.say(f"[{ctx.name}] best {key}: {search.best_params_} "
-                f"(cross-validated accuracy {search.best_score_:.4f})")
+    with search_backend(ctx.scheduler) as backend:
+        if ctx.verbose and backend.client is not None:
+            ctx.say(f"[{ctx.name}] the searches run on {backend.description}")
+        for key, model, grid in (("raw", raw, s.grid_raw), ("rbm", quiet_pipe, s.grid)):
+            n = int(np.prod([len(v) for v in grid.values()]))
+            with ctx.step(f"grid search ({key}): {n} settings x {s.cv} folds"), \
+                    progress(n * s.cv, f"grid search ({key})", "fit", ctx.verbose) as bar:
+                search = GridSearchCV(model, grid, cv=s.cv, n_jobs=backend.n_jobs,
+                                      scoring=_ticking_accuracy(backend.ticker(bar)),
+                                      verbose=max(0, ctx.verbose - 1))
+                search.fit(X, y)
+            found[key] = search
+            ctx.say(f"[{ctx.name}] best {key}: {search.best_params_} "
+                    f"(cross-validated accuracy {search.best_score_:.4f})")
     params = {k: found[k].best_params_ for k in found}
     best_pipe = found["rbm"].best_estimator_.set_params(rbm__verbose=ctx.verbose)
     return found["raw"].best_estimator_, best_pipe, params
