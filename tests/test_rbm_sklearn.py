@@ -24,7 +24,7 @@ class RangeUncheckedRBM(RBM):
     the range check itself is tested in test_rbm_training.py and below.
     """
 
-    def _validate_X(self, X, reset=False):
+    def _validate_X(self, X, reset=False, fitting=False):
         from sklearn.utils.validation import validate_data
 
         return validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))

@@ -119,3 +119,16 @@ def check_unit_range(X, kind, what="X"):
             "values in [0, 1]. Scale the data (e.g. divide 8-bit pixels by 255, or use "
             "sklearn.preprocessing.MinMaxScaler), or use visible='gaussian' for real-valued data."
         )
+
+
+def clip_unit_range(X, kind):
+    """New data for fitted Bernoulli units: finite values outside [0, 1] are clipped to it.
+
+    A Bernoulli unit's input is a probability, so 1.2 means "on" and -0.1 "off". Such values
+    are common at prediction time: ``MinMaxScaler`` maps unseen data outside [0, 1], and passes a
+    pixel that was constant in training through unscaled. Returns ``X`` itself when nothing
+    needs clipping, else a clipped copy.
+    """
+    if kind != "bernoulli" or (float(np.min(X)) >= 0.0 and float(np.max(X)) <= 1.0):
+        return X
+    return np.clip(X, 0.0, 1.0)

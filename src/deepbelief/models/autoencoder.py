@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core import backprop as ft
-from .._core.backend import RandomSource, check_unit_range, resolve_device, to_tensor
+from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
 from .._core.rbm_math import UNIT_TYPES
 from ._finetuned import FineTunedNet
 from .dbn import layer_sizes
@@ -284,7 +284,7 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
     def _check_X(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
-        check_unit_range(X, self.visible)
+        X = clip_unit_range(X, self.visible)
         return X
 
     def transform(self, X):

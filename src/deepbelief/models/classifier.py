@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from .._core import backprop as ft
-from .._core.backend import RandomSource, check_unit_range, resolve_device, to_tensor
+from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
 from ._finetuned import FineTunedNet
 from .modelfile import register
 
@@ -327,7 +327,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
-        check_unit_range(X, self.visible)
+        X = clip_unit_range(X, self.visible)
         device, dtype = resolve_device(self.device), ft.torch_dtype(X)
         weights = [to_tensor(W, device, dtype) for W in self.coefs_]
         biases = [to_tensor(b, device, dtype) for b in self.intercepts_]

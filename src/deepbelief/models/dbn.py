@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._core.backend import DEVICE_CONSTRAINT, check_unit_range
+from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
 from .._core.rbm_math import UNIT_TYPES
 from .modelfile import SaveLoadMixin, register
 from .rbm import RBM
@@ -265,8 +265,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
     def _check_X(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
-        check_unit_range(X, self.visible)
-        return X
+        return clip_unit_range(X, self.visible)
 
     def _n_layers(self, n_layers):
         n = len(self.rbms_)

@@ -17,6 +17,7 @@ from .._core.backend import (
     DEVICE_CONSTRAINT,
     RandomSource,
     check_unit_range,
+    clip_unit_range,
     resolve_device,
     to_numpy,
     to_tensor,
@@ -172,7 +173,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         """
         check_momentum(self.momentum)
         resume = self.warm_start and hasattr(self, "components_")
-        X = self._validate_X(X, reset=not resume)
+        X = self._validate_X(X, reset=not resume, fitting=True)
         if not resume:
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
@@ -192,7 +193,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         """
         check_momentum(self.momentum)
         first = not hasattr(self, "components_")
-        X = self._validate_X(X, reset=first)
+        X = self._validate_X(X, reset=first, fitting=True)
         if first:
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
@@ -328,10 +329,13 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
             )
 
     # ------------------------------------------------------------- inference
-    def _validate_X(self, X, reset=False):
+    def _validate_X(self, X, reset=False, fitting=False):
+        """Training data must lie in [0, 1] for Bernoulli visibles; new data is clipped to it."""
         X = validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
-        check_unit_range(X, self.visible)
-        return X
+        if fitting:
+            check_unit_range(X, self.visible)
+            return X
+        return clip_unit_range(X, self.visible)
 
     def _fitted_tensors(self, X):
         check_is_fitted(self)
