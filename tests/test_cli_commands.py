@@ -198,3 +198,35 @@ def test_flags_override_the_config_file_and_layers_mean_what_the_model_needs():
     assert base["params"] == {"n_iter": 5, "dropout": 0.1}  # the caller's dict is not changed
     assert merge_config(model="rbm", layers=(50,))["params"] == {"n_components": 50}
     assert merge_config(model="dbn", layers=(64, 8))["params"] == {"layers": (64, 8)}
+
+
+def test_evaluate_log_likelihood_of_an_rbm_matches_the_exact_value(tmp_path):
+    """8 hidden units: the exact log Z sums 256 hidden states, so the AIS figure can be checked."""
+    import torch
+
+    from deepbelief._core import ais
+    from deepbelief.models import likelihood
+
+    assert main(["train", "--model", "rbm", "--data", "digits", "--epochs", "5", "--layers", "8",
+                 "--out", str(tmp_path / "rbm"), "--quiet"]) == 0
+    model_file = tmp_path / "rbm" / "model.safetensors"
+    result = run("evaluate", str(model_file), "--data", "digits", "--log-likelihood",
+                 "--betas", "2000", "--runs", "50", "--quiet")
+    assert result.returncode == 0, result.stderr
+    printed = float(re.search(r"test log-likelihood \(AIS estimate\): (-?\d+\.\d+) nats", result.stdout)[1])
+    rbm = load(model_file)
+    W, b, c = (torch.as_tensor(a, dtype=torch.float64) for a in
+               (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_))
+    X = likelihood.binarize(load_dataset("digits").X_test, "sample", random_state=0)
+    exact = float(ais.log_likelihood(torch.as_tensor(X), W, b, c, "bernoulli", "bernoulli",
+                                     float(ais.exact_log_partition(W, b, c, "bernoulli", "bernoulli"))))
+    assert abs(printed - exact) < 0.1, (printed, exact)
+
+
+def test_evaluate_log_likelihood_of_a_dbn_is_a_bound(tmp_path):
+    assert main(["train", "--model", "dbn", "--data", "digits", "--epochs", "2", "--layers", "64,16,8",
+                 "--out", str(tmp_path / "dbn"), "--quiet"]) == 0
+    result = run("evaluate", str(tmp_path / "dbn" / "model.safetensors"), "--data", "digits",
+                 "--log-likelihood", "--betas", "500", "--runs", "20", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "lower bound" in result.stdout and "nats per image" in result.stdout

@@ -204,22 +204,43 @@ def _run_train(args):
 
 
 def _add_evaluate(sub):
-    p = sub.add_parser("evaluate", help="accuracy, classification report, confusion matrix",
-                       description="Evaluate a classifier on test data.")
-    p.add_argument("model", help="a model file written by deepbelief (a classifier)")
+    p = sub.add_parser("evaluate", help="accuracy, confusion matrix, or log-likelihood by AIS",
+                       description="Evaluate a classifier on test data (accuracy, classification "
+                       "report, confusion matrix), and/or any RBM or DBN by its test "
+                       "log-likelihood (--log-likelihood).")
+    p.add_argument("model", help="a model file written by deepbelief")
     p.add_argument("--data", default="mnist", help="mnist, digits or a labelled CSV file")
     p.add_argument("--nudge", action="store_true",
                    help="also test on the test set shifted one pixel up, down, left and right")
     p.add_argument("--out", default=None, help="folder for evaluation.json and confusion PNGs")
+    p.add_argument("--log-likelihood", action="store_true",
+                   help="test log-likelihood per image by annealed importance sampling (RBM: an "
+                   "estimate; DBN or a pretrained classifier: a lower bound)")
+    p.add_argument("--betas", type=_positive_int, default=None,
+                   help="AIS intermediate distributions (default: the standard 14,501)")
+    p.add_argument("--runs", type=_positive_int, default=100, help="AIS runs (default: 100)")
+    p.add_argument("--binarize", choices=["sample", "threshold"], default="sample",
+                   help="how grey test pixels become 0/1 for Bernoulli models (default: sample)")
+    p.add_argument("--max-samples", type=_positive_int, default=None, help="the first N test images")
     _common(p)
     p.set_defaults(run=_run_evaluate)
 
 
 def _run_evaluate(args):
-    from .runs.jobs import evaluate
+    from .runs.jobs import evaluate, log_likelihood
 
+    verbose = 0 if args.quiet else 1
+    if args.log_likelihood:
+        r = log_likelihood(args.model, args.data, binarize=args.binarize, n_betas=args.betas,
+                           n_runs=args.runs, max_samples=args.max_samples, seed=_seed(args),
+                           data_home=args.data_home, verbose=verbose, device=_device(args))
+        print(f"test log-likelihood ({r['kind']}): {r['log_likelihood']:.2f} nats per image "
+              f"on {r['n']} images")
+        print(f"log Z {r['log_z']:.2f} (3 sigma: {r['log_z_low']:.2f} to {r['log_z_high']:.2f}; "
+              f"{r['n_betas']} betas, {r['n_runs']} runs)")
+        return
     r = evaluate(args.model, args.data, out_dir=args.out, nudged=args.nudge,
-                 data_home=args.data_home, verbose=0 if args.quiet else 1, device=_device(args))
+                 data_home=args.data_home, verbose=verbose, device=_device(args))
     for name in ("test", "nudged test"):
         if name in r:
             print(f"{name}: accuracy {r[name]['accuracy']:.4f} on {r[name]['n']} images")

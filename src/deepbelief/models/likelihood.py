@@ -42,6 +42,21 @@ def _check_binary(X, visible):
         )
 
 
+def binarize(X, how="sample", random_state=0):
+    """Grey pixels in [0, 1] as 0/1 data for a log-likelihood under Bernoulli units.
+
+    ``how="sample"`` sets each pixel to 1 with probability its value (the stochastic
+    binarization of Salakhutdinov & Murray 2008; seeded, so the same X gives the same data);
+    ``"threshold"`` sets the pixels above 0.5.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if how == "threshold":
+        return (X > 0.5).astype(np.float64)
+    if how != "sample":
+        raise ValueError(f"binarize how must be 'sample' or 'threshold', got {how!r}.")
+    return (check_random_state(random_state).random_sample(X.shape) < X).astype(np.float64)
+
+
 def _betas(n_betas, betas):
     if betas is not None:
         return torch.as_tensor(np.asarray(betas, dtype=np.float64))

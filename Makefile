@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` and `make test`. Each sets everything up first, once:
+# a virtual environment in .venv, PyTorch (the CPU build unless a CUDA GPU is present: a bare
+# `pip install torch` pulls several GB of CUDA packages), then deepbelief with its test extras.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+BIN := $(VENV)/bin
+
+.PHONY: demo test setup clean
+
+demo: setup
+	$(BIN)/deepbelief demo
+
+test: setup
+	@$(BIN)/python -c "import torch, deepbelief, os; print('torch', torch.__version__, '| deepbelief', deepbelief.__version__, '| MNIST:', os.environ.get('DEEPBELIEF_DATA', 'not set (the tests on full MNIST are skipped)'))"
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+		$(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)"; \
+	else \
+		$(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)" --extra-index-url $(TORCH_CPU_INDEX); \
+	fi
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) deepbelief-demo .pytest_cache
