@@ -71,6 +71,7 @@ def main(argv=None):
     clf = DBNClassifier(
         hidden_layer_sizes=(args.hidden,),
         pretrain_learning_rate=0.1,
+        solver="sgd",
         learning_rate=args.learning_rate,
         learning_rate_decay=args.learning_rate_decay,
         momentum=args.momentum,

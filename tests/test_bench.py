@@ -67,3 +67,11 @@ def test_dask_search(monkeypatch, tmp_path):
     assert result["n_searched"] == 180 and set(result["modes"]) == {"joblib", "dask"}
     assert len(result["modes"]["dask"]["rbm"]["scores"]["mean_test_score"]) == 8
     assert result["identical"] == {"dask": True}  # one thread per worker on both backends
+
+
+def test_defaults(monkeypatch, tmp_path):
+    result = run("defaults", monkeypatch, tmp_path, "--only", "mnist-classifier", "mnist-rbm-logistic",
+                 "sample-demo")
+    assert set(result["results"]) == {"mnist-classifier", "mnist-rbm-logistic", "sample-demo"}
+    demo = result["results"]["sample-demo"]
+    assert demo["deepbelief"] > demo["reference"]  # RBM features beat raw pixels on the sample

@@ -1,7 +1,8 @@
 """Every experiment end to end at scale="smoke": metrics, pictures, report, the seed's numbers.
 
 With ``DEEPBELIEF_DATA`` pointing at the MNIST files the runs use MNIST subsets; without it
-the MNIST loader is made to fail (no network in tests) and the runs use the 8x8 digits.
+the MNIST loader is made to fail (no network in tests) and the runs use the MNIST sample that ships
+with the package.
 """
 
 import base64
@@ -72,7 +73,7 @@ def test_metrics_have_the_promised_keys_and_match_the_json(smoke_run):
     name, out, metrics, _ = smoke_run
     assert COMMON_KEYS | KEYS[name] <= set(metrics)
     assert metrics["experiment"] == name and metrics["scale"] == "smoke"
-    assert metrics["data"] == ("mnist" if MNIST else "digits")
+    assert metrics["data"] == ("mnist" if MNIST else "mnist-sample")
     assert json.loads((out / "metrics.json").read_text()) == metrics
 
 
@@ -186,14 +187,14 @@ def test_a_failing_run_leaves_nothing_half_written(tmp_path, monkeypatch):
     assert [p.name for p in kept.iterdir()] == ["metrics.json"]
 
 
-def test_smoke_falls_back_to_the_8x8_digits_and_says_so(tmp_path, monkeypatch):
+def test_smoke_falls_back_to_the_shipped_sample_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(named, "load_mnist", _no_mnist)
     lines = []
     metrics = run_experiment("rbm-logistic", tmp_path / "run", scale="smoke", verbose=0,
                              say=lines.append)
-    notices = [line for line in lines if "8x8 digits" in line]
+    notices = [line for line in lines if "MNIST digits that ship with deepbelief" in line]
     assert len(notices) == 1 and "MNIST" in notices[0]
-    assert metrics["data"] == "digits" and metrics["crop_shape"] == [6, 6]
+    assert metrics["data"] == "mnist-sample" and metrics["crop_shape"] == [24, 24]
     assert metrics["crops_accuracy"] is not None and "best_params" not in metrics
 
 

@@ -156,7 +156,13 @@ def train(
                 loss, batch_metric = batch_loss(rows)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                optimizer.step()
+                try:
+                    optimizer.step()
+                except RuntimeError as exc:  # a step too large for float32, e.g. lr=1e38
+                    raise FloatingPointError(
+                        f"{name} diverged in epoch {epoch + 1} (a step overflowed: {exc}): "
+                        f"lower learning_rate (now {lr:g})."
+                    ) from None
                 loss_sum += loss.detach() * rows.shape[0]
                 metric_sum += batch_metric.detach()
                 bar.update(1)

@@ -1,4 +1,5 @@
-"""One way to name data on the command line: ``auto``, ``mnist``, ``digits`` or a CSV file."""
+"""One way to name data on the command line: ``auto``, ``mnist``, ``mnist-sample``, ``digits`` or a
+CSV file."""
 
 import math
 from pathlib import Path
@@ -9,17 +10,21 @@ from sklearn.utils import Bunch
 
 from .digits import load_digits
 from .mnist import load_mnist, mnist_home
+from .sample import load_mnist_sample
 from .tabular import load_csv
 
-FALLBACK = "digits"  # what "auto" uses when MNIST cannot be had
-FALLBACK_TEXT = "scikit-learn's embedded 8x8 digits"
+FALLBACK = "mnist-sample"  # what "auto" uses when MNIST cannot be had
+FALLBACK_TEXT = "the 5,000 real MNIST digits that ship with deepbelief (3,000 train / 2,000 test)"
+SAMPLE_TEST_SIZE = 2000  # seed 000's split of its 5,000-digit sample
 
 
 def load_dataset(spec, data_home=None, download=True, test_size=0.2, random_state=0, verbose=1,
                  say=None):
-    """Load ``"auto"``, ``"mnist"``, ``"digits"`` or a labelled CSV file as a train/test split.
+    """Load ``"auto"``, ``"mnist"``, ``"mnist-sample"``, ``"digits"`` or a labelled CSV file as a
+    train/test split.
 
-    MNIST keeps its standard 60,000 / 10,000 split; digits and CSV files are split
+    MNIST keeps its standard 60,000 / 10,000 split; the 5,000-digit sample that ships with the
+    package is split 3,000 / 2,000 (stratified, as seed 000 did); digits and CSV files are split
     ``test_size`` at random (stratified). ``"auto"`` is MNIST when it is cached or can be
     downloaded, else the data that ships with the package, with one line through ``say``
     (a callable taking a string) saying why.
@@ -44,14 +49,19 @@ def load_dataset(spec, data_home=None, download=True, test_size=0.2, random_stat
         d = load_mnist(data_home=data_home, download=download, verbose=verbose)
         return Bunch(X_train=d.X_train, y_train=d.y_train, X_test=d.X_test, y_test=d.y_test,
                      image_shape=(28, 28), name="mnist")
-    if spec == "digits":
+    if spec == "mnist-sample":
+        d = load_mnist_sample()
+        X, y, shape, name = d.X, d.y, d.image_shape, "mnist-sample"
+        test_size = SAMPLE_TEST_SIZE
+    elif spec == "digits":
         d = load_digits()
         X, y, shape, name = d.X, d.y, d.image_shape, "digits"
     else:
         path = Path(spec)
         if path.suffix.lower() != ".csv" and not path.exists():
             raise ValueError(
-                f"unknown data {spec!r}: use 'auto', 'mnist', 'digits' or the path of a CSV file."
+                f"unknown data {spec!r}: use 'auto', 'mnist', 'mnist-sample', 'digits' or the path "
+                "of a CSV file."
             )
         X, y = load_csv(path)
         if y is None:

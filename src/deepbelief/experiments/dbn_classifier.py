@@ -84,7 +84,7 @@ def row_names(s, n_features):
 
 def _networks(s, ctx):
     """(key, uses the distorted digits, unfitted DBNClassifier) for every network of the seeds."""
-    common = {"pretrain_momentum": (0.5, 0.9), "batch_size": 100, "random_state": ctx.seed,
+    common = {"solver": "sgd", "pretrain_momentum": (0.5, 0.9), "batch_size": 100, "random_state": ctx.seed,
               "device": ctx.device, "verbose": ctx.verbose}
     nolearn = {"pretrain_n_iter": s.pretrain_n_iter, "learning_rate_decay": 0.9, **common}
     return [

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._core import backprop
 from .._core.backend import DEVICE_CONSTRAINT
+from .._core.budget import resolve_n_iter
 from .._core.rbm_math import UNIT_TYPES
 from .dbn import DBN, expand_per_layer
 from .modelfile import SaveLoadMixin
@@ -28,7 +29,9 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
     _parameter_constraints = {
         "visible": [StrOptions(set(UNIT_TYPES))],
         "pretrain": ["boolean"],
-        "pretrain_n_iter": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "pretrain_n_iter": [
+            Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), list, tuple
+        ],
         "pretrain_learning_rate": [
             Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list, tuple
         ],
@@ -39,7 +42,7 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
         "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
         "momentum": [Interval(Real, 0, 1, closed="left"), tuple],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -85,8 +88,9 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
                 "pretrain_learning_rate and pretrain_momentum (one value, or a list per RBM)."
             ) from None
 
-    def _settings(self, n_iter):
-        """The fine-tuning settings for a phase of ``n_iter`` epochs."""
+    def _settings(self, n_iter, n_samples):
+        """The fine-tuning settings for a phase of ``n_iter`` epochs ("auto": by updates) over
+        ``n_samples`` training rows."""
         return backprop.Settings(
             solver=self.solver,
             learning_rate=self.learning_rate,
@@ -94,7 +98,7 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
             momentum=self.momentum,
             weight_decay=self.weight_decay,
             batch_size=self.batch_size,
-            n_iter=n_iter,
+            n_iter=resolve_n_iter(n_iter, n_samples, self.batch_size),
             n_iter_no_change=self.n_iter_no_change,
         )
 

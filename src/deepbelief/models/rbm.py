@@ -22,6 +22,8 @@ from .._core.backend import (
     to_numpy,
     to_tensor,
 )
+from .._core.budget import AUTO_MIN_EPOCHS as PARTIAL_FIT_AUTO
+from .._core.budget import resolve_n_iter
 from .._core.cd import check_momentum, contrastive_divergence, momentum_schedule, momentum_step
 from .._core.progress import progress
 from .modelfile import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
@@ -33,8 +35,9 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, default=256
-        Number of hidden units.
+    n_components : int, default=500
+        Number of hidden units. (500 features give logistic regression 95.7% on 10,000 MNIST
+        images where 256 give 94.8%; ``bench/defaults.py``.)
     visible : {"bernoulli", "gaussian"}, default="bernoulli"
         Visible units. Bernoulli units need data in [0, 1]; Gaussian units have unit variance,
         so standardize real-valued data first.
@@ -48,8 +51,11 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         Step size for the batch-averaged gradient. Gaussian units usually need about 0.001-0.01.
     batch_size : int, default=100
         Examples per update.
-    n_iter : int, default=10
-        Epochs (passes over the data).
+    n_iter : int or "auto", default="auto"
+        Epochs (passes over the data). "auto" counts updates instead, so small data sets get
+        enough of them: about 3,000 updates, within 10 to 200 epochs (200 epochs for 1,000
+        images, 30 for 10,000, 10 for 60,000 at batch 100). ``partial_fit`` takes "auto" as 10
+        (it never sees the whole data).
     momentum : float or (float, float), default=0.5
         Momentum, or a (start, end) pair ramped linearly over the epochs (e.g. (0.5, 0.9)).
     weight_decay : float, default=0.0
@@ -107,7 +113,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "k": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "momentum": [Interval(Real, 0, 1, closed="left"), tuple, list],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1"})],
@@ -120,7 +126,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_components=256,
+        n_components=500,
         *,
         visible="bernoulli",
         hidden="bernoulli",
@@ -128,7 +134,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         k=1,
         learning_rate=0.1,
         batch_size=100,
-        n_iter=10,
+        n_iter="auto",
         momentum=0.5,
         weight_decay=0.0,
         penalty="l2",
@@ -177,8 +183,9 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         if not resume:
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
-        if self.n_iter > self.n_iter_:
-            self._train(X, self.n_iter - self.n_iter_, callback)
+        planned = resolve_n_iter(self.n_iter, X.shape[0], self.batch_size)
+        if planned > self.n_iter_:
+            self._train(X, planned - self.n_iter_, callback, planned)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -197,7 +204,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         if first:
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
-        self._train(X, 1, None)
+        self._train(X, 1, None, PARTIAL_FIT_AUTO if self.n_iter == "auto" else self.n_iter)
         return self
 
     def _init_params(self, X):
@@ -225,7 +232,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         }
         self.n_iter_ = 0
 
-    def _train(self, X, n_epochs, callback):
+    def _train(self, X, n_epochs, callback, planned):
         device = resolve_device(self.device)
         data = to_tensor(X, device)
         # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
@@ -241,9 +248,9 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
         epochs_before = self.n_iter_
-        # Ramp over n_iter epochs whether they come from one fit or several calls; flat after.
-        total = max(self.n_iter, epochs_before + n_epochs)
-        ramp = momentum_schedule(self.momentum, self.n_iter)
+        # Ramp over the planned epochs whether they come from one fit or several calls; flat after.
+        total = max(planned, epochs_before + n_epochs)
+        ramp = momentum_schedule(self.momentum, planned)
         schedule = (ramp + [ramp[-1]] * total)[epochs_before : epochs_before + n_epochs]
         bar = progress(
             total=n_epochs * n_batches, desc="RBM", unit="batch", verbose=self.verbose

@@ -1,4 +1,5 @@
-"""``deepbelief demo``: RBM features + logistic regression next to logistic regression on pixels."""
+"""``deepbelief demo``: seed 000's story in half a minute. Logistic regression on raw pixels,
+the same on RBM features (clearly better), and both on the test digits nudged by one pixel."""
 
 import time
 from pathlib import Path
@@ -8,32 +9,39 @@ from sklearn.pipeline import Pipeline
 
 from .._core.files import write_json
 from ..datasets import load_dataset
+from ..datasets.augment import nudge
 from ..models import RBM
 from ..viz.gallery import basic_pictures
+
+MNIST_TRAIN = 10000  # of the 60,000, so the demo stays within about half a minute
 
 
 def run_demo(out_dir="deepbelief-demo", data="auto", seed=0, device="auto", verbose=1,
              data_home=None, say=print):
-    """RBM + logistic regression next to logistic regression on raw pixels.
+    """RBM + logistic regression next to logistic regression on raw pixels, and on nudged digits.
 
-    ``data="auto"`` uses 10,000 MNIST training images when MNIST is cached or can be
-    downloaded, else the data that ships with the package, saying why through ``say``.
-    Returns the metrics, also written to ``out_dir/metrics.json`` with the model and pictures.
+    ``data="auto"`` uses 10,000 MNIST training images (and the 10,000 test images) when MNIST is
+    cached or can be downloaded, else the 5,000 real MNIST digits that ship with the package
+    (3,000 train / 2,000 test), saying which through ``say``. The nudged test set is every test
+    digit shifted one pixel up, down, left and right. Returns the metrics, also written to
+    ``out_dir/metrics.json`` beside the model and pictures.
     """
     ds = load_dataset(data, data_home=data_home, verbose=verbose, say=say)
-    if ds.name == "mnist":
-        X_train, y_train = ds.X_train[:10000], ds.y_train[:10000]
-        rbm = RBM(256, n_iter=10, learning_rate=0.05, batch_size=50, momentum=(0.5, 0.9),
+    X_train, y_train = ds.X_train[:MNIST_TRAIN], ds.y_train[:MNIST_TRAIN]
+    if ds.image_shape == (28, 28):  # MNIST or the sample: 93.4% against 88.7% on the sample
+        rbm = RBM(500, learning_rate=0.05, batch_size=50, n_iter=10, momentum=(0.5, 0.9),
                   random_state=seed, device=device, verbose=verbose)
-    else:
-        X_train, y_train = ds.X_train, ds.y_train
-        rbm = RBM(256, n_iter=30, learning_rate=0.02, batch_size=10, momentum=(0.5, 0.9),
+        logistic = LogisticRegression(max_iter=1000)
+    else:  # 8x8 digits: small images need smaller steps and more of them
+        rbm = RBM(256, learning_rate=0.02, batch_size=10, n_iter=30, momentum=(0.5, 0.9),
                   random_state=seed, device=device, verbose=verbose)
+        logistic = LogisticRegression(max_iter=2000, C=100.0)
     start = time.perf_counter()
-    pipe = Pipeline([("rbm", rbm), ("logistic", LogisticRegression(max_iter=2000, C=100.0))])
+    pipe = Pipeline([("rbm", rbm), ("logistic", logistic)])
     pipe.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     raw = LogisticRegression(max_iter=1000).fit(X_train, y_train)
+    X_nudged, y_nudged = nudge(ds.X_test, ds.y_test, ds.image_shape)
     out = Path(out_dir)
     rbm.save(out / "model.safetensors")
     metrics = {
@@ -42,6 +50,8 @@ def run_demo(out_dir="deepbelief-demo", data="auto", seed=0, device="auto", verb
         "n_test": int(len(ds.X_test)),
         "rbm_logistic_accuracy": float(pipe.score(ds.X_test, ds.y_test)),
         "raw_pixels_logistic_accuracy": float(raw.score(ds.X_test, ds.y_test)),
+        "rbm_logistic_nudged_accuracy": float(pipe.score(X_nudged, y_nudged)),
+        "raw_pixels_logistic_nudged_accuracy": float(raw.score(X_nudged, y_nudged)),
         "train_seconds": round(seconds, 2),
         "pictures": basic_pictures(rbm, ds.X_test, ds.image_shape, out),
         "model": str(out / "model.safetensors"),
