@@ -14,6 +14,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _rbm_math as m
 from ._backend import RandomSource, check_unit_range, resolve_device, to_numpy, to_tensor
+from ._core.precision import PRECISIONS, compute_dtype
+from ._core.threads import limit_threads
 from ._progress import progress
 from ._training import check_momentum, contrastive_divergence, momentum_schedule, momentum_step
 from .io import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
@@ -58,6 +60,16 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         Seeds initialisation, shuffling and sampling. The same seed gives the same model on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where to compute; "auto" uses a CUDA GPU when present.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        dtype of the matrix products during training; weights, momentum and gradient sums stay
+        float32, and ``transform`` always computes in float32. "auto" is bfloat16 where the
+        hardware multiplies it natively (CPUs with AVX-512 BF16 or AMX, CUDA GPUs that support
+        it), else float32. The same seed gives the same model on the same machine and precision.
+    n_jobs : int or None, default=None
+        Threads torch may use during ``fit``, ``partial_fit`` and ``transform`` (-1: all CPUs);
+        torch's setting is restored afterwards. None leaves it alone, which inside a joblib or
+        dask worker means the worker's share of the cores. Set it when several fits share the
+        cores in separate processes, e.g. ``n_jobs=1`` for two jobs on two cores.
     verbose : int, default=0
         0 is silent; 1 shows a progress bar; 2 also prints a line per epoch.
 
@@ -107,6 +119,8 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "n_jobs": [Integral, None],  # -1 or >= 1, checked by limit_threads
         "verbose": ["verbose"],
     }
 
@@ -128,6 +142,8 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         warm_start=False,
         random_state=None,
         device="auto",
+        precision="auto",
+        n_jobs=None,
         verbose=0,
     ):
         self.n_components = n_components
@@ -145,6 +161,8 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
+        self.precision = precision
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
@@ -170,7 +188,8 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
         if self.n_iter > self.n_iter_:
-            self._train(X, self.n_iter - self.n_iter_, callback)
+            with limit_threads(self.n_jobs):
+                self._train(X, self.n_iter - self.n_iter_, callback)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -189,7 +208,8 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         if first:
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
-        self._train(X, 1, None)
+        with limit_threads(self.n_jobs):
+            self._train(X, 1, None)
         return self
 
     def _init_params(self, X):
@@ -219,7 +239,8 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
     def _train(self, X, n_epochs, callback):
         device = resolve_device(self.device)
-        data = to_tensor(X, device)
+        dtype = compute_dtype(self.precision, device)
+        data = to_tensor(X, device).to(dtype)
         # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
         W, b, c = (to_tensor(p, device).clone() for p in self._param_arrays())
         params = (W, b, c)
@@ -228,7 +249,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
             if self._velocity is None
             else [to_tensor(v, device).clone() for v in self._velocity]
         )
-        persistent = None if self._persistent is None else to_tensor(self._persistent, device).clone()
+        persistent = None if self._persistent is None else to_tensor(self._persistent, device).to(dtype, copy=True)
         n_samples = data.shape[0]
         batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
@@ -254,7 +275,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
                 for i in range(n_batches):
                     v0 = data[order[i * batch_size : (i + 1) * batch_size]]
                     persistent, errors[i] = self._update(
-                        v0, params, velocity, persistent, lr, mom, source
+                        v0, params, velocity, persistent, lr, mom, source, dtype
                     )
                     bar.update(1)
                 batch_errors = to_numpy(errors).astype(float).tolist()
@@ -274,15 +295,16 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
                 if callback is not None:
                     callback(self, epoch)
 
-    def _update(self, v0, params, velocity, persistent, lr, mom, source):
+    def _update(self, v0, params, velocity, persistent, lr, mom, source, dtype=torch.float32):
         """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
-        stats, persistent, error = self._statistics(v0, params, persistent, source)
+        stats, persistent, error = self._statistics(v0, params, persistent, source, dtype)
         momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty)
         return persistent, error
 
-    def _statistics(self, v0, params, persistent, source):
+    def _statistics(self, v0, params, persistent, source, dtype=torch.float32):
+        # The products run in ``dtype`` on copies of the float32 parameters (no copy for float32).
         return contrastive_divergence(
-            v0, *params, self.visible, self.hidden, self.k, source,
+            v0, *(p.to(dtype) for p in params), self.visible, self.hidden, self.k, source,
             persistent=persistent, pcd=self.method == "pcd",
         )
 
@@ -301,7 +323,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.intercept_visible_ = np.array(b, dtype=np.float32)
         self.intercept_hidden_ = np.array(c, dtype=np.float32)
         self._velocity = [np.array(to_numpy(v)) for v in velocity]
-        self._persistent = None if persistent is None else np.array(to_numpy(persistent))
+        self._persistent = None if persistent is None else np.array(to_numpy(persistent.float()))
 
     def _record(self, epoch, batch_errors, seconds, lr, mom, bar):
         h = self.history_
@@ -344,7 +366,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         H : ndarray of shape (n_samples, n_components), float32 or float64 like ``X``
         """
         dtype, v, (W, _, c) = self._fitted_tensors(X)
-        with torch.inference_mode():
+        with torch.inference_mode(), limit_threads(self.n_jobs):
             return to_numpy(m.mean_hiddens(v, W, c, self.hidden)).astype(dtype, copy=False)
 
     def inverse_transform(self, H):
