@@ -12,7 +12,7 @@ from test_rbm_training import bars_and_stripes, kl_to_uniform_data
 
 # bfloat16 keeps 8 bits of mantissa: the products of a step are off by up to ~0.4% each, far
 # below the sampling noise of CD. The tolerances below are the float32 tests' plus that margin.
-KL_MARGIN = 0.1  # nats: bfloat16's KL may exceed float32's by at most this
+KL_MARGIN = 0.1  # nats: bfloat16's KL may exceed float32's bound by at most this
 GRADIENT_ATOL = 0.03  # float32's CD-100 test uses 0.02
 
 
@@ -43,17 +43,14 @@ def test_bfloat16_cd_gradient_matches_exact_enumeration():
 
 
 def test_bfloat16_learns_bars_and_stripes_as_well_as_float32():
+    # The float32 twin of this run is test_rbm_training.test_pcd_learns_bars_and_stripes (KL < 0.35).
     patterns = bars_and_stripes()
-    kl = {}
-    for precision in ("float32", "bfloat16"):
-        rbm = RBM(
-            16, method="pcd", k=10, learning_rate=0.1, learning_rate_decay=0.998, n_iter=1500,
-            batch_size=14, momentum=0.5, random_state=0, device="cpu", precision=precision,
-        ).fit(np.tile(patterns, (4, 1)))
-        assert rbm.components_.dtype == np.float32
-        kl[precision] = kl_to_uniform_data(rbm, patterns)
-    assert kl["float32"] < 0.35
-    assert kl["bfloat16"] < kl["float32"] + KL_MARGIN
+    rbm = RBM(
+        16, method="pcd", k=10, learning_rate=0.1, learning_rate_decay=0.998, n_iter=1500,
+        batch_size=14, momentum=0.5, random_state=0, device="cpu", precision="bfloat16", n_jobs=1,
+    ).fit(np.tile(patterns, (4, 1)))
+    assert rbm.components_.dtype == np.float32
+    assert kl_to_uniform_data(rbm, patterns) < 0.35 + KL_MARGIN
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
