@@ -3,12 +3,19 @@
 import numpy as np
 import pytest
 import torch
+from test_rbm_exact import (
+    BINARY_H,
+    BINARY_V,
+    DATA,
+    exact_model_stats_bb,
+    params64,
+    tiny_rbm,
+)
+from test_rbm_training import bars_and_stripes, kl_to_uniform_data
 
 from deepbelief import RBM, load
 from deepbelief._backend import RandomSource
 from deepbelief._core.precision import compute_dtype, cpu_has_native_bfloat16
-from test_rbm_exact import BINARY_H, BINARY_V, DATA, exact_model_stats_bb, params64, tiny_rbm
-from test_rbm_training import bars_and_stripes, kl_to_uniform_data
 
 # bfloat16 keeps 8 bits of mantissa: the products of a step are off by up to ~0.4% each, far
 # below the sampling noise of CD. The tolerances below are the float32 tests' plus that margin.
@@ -75,7 +82,8 @@ def test_precisions_give_different_but_close_models():
 
 def test_bfloat16_pcd_checkpoint_resumes_exactly(tmp_path):
     X = np.random.RandomState(1).rand(90, 12)
-    params = dict(method="pcd", n_iter=4, batch_size=20, random_state=3, device="cpu", precision="bfloat16")
+    params = {"method": "pcd", "n_iter": 4, "batch_size": 20, "random_state": 3, "device": "cpu",
+              "precision": "bfloat16"}
     straight = RBM(6, **params).fit(X)
     half = RBM(6, **{**params, "n_iter": 2}).fit(X)
     resumed = load(half.save(tmp_path / "half.safetensors")).set_params(n_iter=4, warm_start=True).fit(X)

@@ -59,9 +59,8 @@ def test_partial_fit_and_transform_restore_the_count(three_threads):
 def test_bad_n_jobs_is_rejected(n_jobs):
     with pytest.raises(ValueError, match="n_jobs must be None, -1"):
         RBM(4, n_jobs=n_jobs).fit(X)
-    with pytest.raises(ValueError, match="n_jobs"):
-        with limit_threads(n_jobs):
-            pass
+    with pytest.raises(ValueError, match="n_jobs"), limit_threads(n_jobs):
+        pass
 
 
 def fit_in_worker(n_jobs):
