@@ -39,8 +39,8 @@ class Statistics(NamedTuple):
     n: int
 
     def weight_gradient(self):
-        """<h v>_data - <h v>_model, shape (H, V)."""
-        return (self.A.T @ self.B).div_(self.n)
+        """<h v>_data - <h v>_model, shape (H, V), float32."""
+        return (self.A.T @ self.B).float().div_(self.n)
 
 
 def contrastive_divergence(v0, W, b, c, visible, hidden, k, source, persistent=None, pcd=False):
@@ -54,7 +54,7 @@ def contrastive_divergence(v0, W, b, c, visible, hidden, k, source, persistent=N
     h0_mean = m.mean_hiddens(v0, W, c, hidden)  # (B, H)
     h0 = m.sample_units(h0_mean, hidden, source)
     v1_mean = m.mean_visibles(h0, W, b, visible)  # (B, V): the reconstruction
-    error = F.mse_loss(v1_mean, v0)
+    error = F.mse_loss(v1_mean.float(), v0.float())
     if pcd:
         # A short last batch runs the first n chains.
         if persistent is None or persistent.shape[0] < n:
@@ -66,8 +66,10 @@ def contrastive_divergence(v0, W, b, c, visible, hidden, k, source, persistent=N
         vk, hk_mean, _ = m.gibbs_chain(
             h0, W, b, c, visible, hidden, k, source, sample_last=False, first_v_mean=v1_mean
         )
-    grad_b = (v0.sum(0) - vk.sum(0)).div_(n)
-    grad_c = (h0_mean.sum(0) - hk_mean.sum(0)).div_(n)
+    # Sums in float32 whatever the products ran in (a no-op cast for float32 batches).
+    f32 = torch.float32
+    grad_b = (v0.sum(0, dtype=f32) - vk.sum(0, dtype=f32)).div_(n)
+    grad_c = (h0_mean.sum(0, dtype=f32) - hk_mean.sum(0, dtype=f32)).div_(n)
     # One product with K = 2B runs faster than two with K = B accumulating into the output.
     stats = Statistics(torch.cat([h0_mean, hk_mean.neg_()]), torch.cat([v0, vk]), grad_b, grad_c, n)
     return stats, persistent, error
@@ -77,10 +79,14 @@ def momentum_step(params, velocity, stats, lr, mom, weight_decay=0.0, penalty="l
     """velocity <- mom * velocity + lr * (gradient - decay); params += velocity. In place.
 
     The weight gradient goes straight into the velocity through one ``addmm_`` (beta = mom).
+    ``stats`` may come from bfloat16 products; ``params`` and ``velocity`` are float32.
     Weight decay (L2: the weights; L1: their signs) applies to the weights, not the biases.
     """
     (W, b, c), (vel_W, vel_b, vel_c) = params, velocity
-    vel_W.addmm_(stats.A.T, stats.B, beta=mom, alpha=lr / stats.n)
+    if stats.A.dtype == vel_W.dtype:
+        vel_W.addmm_(stats.A.T, stats.B, beta=mom, alpha=lr / stats.n)
+    else:  # a bfloat16 product, added into the float32 velocity
+        vel_W.mul_(mom).add_(stats.A.T @ stats.B, alpha=lr / stats.n)
     if weight_decay:
         vel_W.sub_(W if penalty == "l2" else torch.sign(W), alpha=lr * weight_decay)
     vel_b.mul_(mom).add_(stats.grad_b, alpha=lr)

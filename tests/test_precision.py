@@ -1,0 +1,104 @@
+"""precision="bfloat16" against float32: exact-enumeration checks, reproducibility, model files."""
+
+import numpy as np
+import pytest
+import torch
+
+from deepbelief import RBM, load
+from deepbelief._core.backend import RandomSource
+from deepbelief._core.precision import compute_dtype, cpu_has_native_bfloat16
+from test_rbm_exact import (
+    BINARY_H,
+    BINARY_V,
+    DATA,
+    exact_model_stats_bb,
+    params64,
+    tiny_rbm,
+)
+from test_rbm_training import bars_and_stripes, kl_to_uniform_data
+
+# bfloat16 keeps 8 bits of mantissa: the products of a step are off by up to ~0.4% each, far
+# below the sampling noise of CD. The tolerances below are the float32 tests' plus that margin.
+KL_MARGIN = 0.1  # nats: bfloat16's KL may exceed float32's bound by at most this
+GRADIENT_ATOL = 0.03  # float32's CD-100 test uses 0.02
+
+
+def cd_gradient(rbm, data, k, n_copies, dtype, seed=0):
+    """The estimator's CD-k gradient with its products in ``dtype``, as float64 arrays."""
+    rbm.set_params(k=k)
+    v0 = torch.tensor(np.repeat(data, n_copies, axis=0), dtype=dtype)
+    params = [torch.tensor(p) for p in (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_)]
+    with torch.inference_mode():
+        stats, _, _ = rbm._statistics(v0, params, None, RandomSource(seed, "cpu"), dtype)
+    return [g.numpy().astype(float) for g in (stats.weight_gradient(), stats.grad_b, stats.grad_c)]
+
+
+def test_bfloat16_cd_gradient_matches_exact_enumeration():
+    rbm = tiny_rbm()
+    W, b, c = params64(rbm)
+    p_v, hv_model, p_joint = exact_model_stats_bb(W, b, c)
+    h_data = 1 / (1 + np.exp(-(DATA @ W.T + c)))
+    exact = [
+        h_data.T @ DATA / len(DATA) - hv_model,
+        DATA.mean(0) - p_v @ BINARY_V,
+        h_data.mean(0) - p_joint.sum(0) @ BINARY_H,
+    ]
+    grads = cd_gradient(rbm, DATA, k=100, n_copies=8000, dtype=torch.bfloat16)
+    for grad, expected in zip(grads, exact):
+        assert grad.dtype == np.float64
+        np.testing.assert_allclose(grad, expected, atol=GRADIENT_ATOL)
+
+
+def test_bfloat16_learns_bars_and_stripes_as_well_as_float32():
+    # The float32 twin of this run is test_rbm_training.test_pcd_learns_bars_and_stripes (KL < 0.35).
+    patterns = bars_and_stripes()
+    rbm = RBM(
+        16, method="pcd", k=10, learning_rate=0.1, learning_rate_decay=0.998, n_iter=1500,
+        batch_size=14, momentum=0.5, random_state=0, device="cpu", precision="bfloat16", n_jobs=1,
+    ).fit(np.tile(patterns, (4, 1)))
+    assert rbm.components_.dtype == np.float32
+    assert kl_to_uniform_data(rbm, patterns) < 0.35 + KL_MARGIN
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("method", ["cd", "pcd"])
+def test_same_seed_gives_identical_weights_at_each_precision(precision, method):
+    X = np.random.RandomState(0).rand(120, 20)
+    a, b, c = (
+        RBM(7, n_iter=3, method=method, random_state=seed, device="cpu", precision=precision).fit(X)
+        for seed in (42, 42, 43)
+    )
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_array_equal(a.intercept_visible_, b.intercept_visible_)
+    assert not np.array_equal(a.components_, c.components_)
+
+
+def test_precisions_give_different_but_close_models():
+    X = np.random.RandomState(0).rand(200, 20)
+    a, b = (RBM(7, n_iter=5, random_state=0, device="cpu", precision=p).fit(X) for p in ("float32", "bfloat16"))
+    assert not np.array_equal(a.components_, b.components_)  # the setting really changes the products
+    np.testing.assert_allclose(a.components_, b.components_, atol=0.05)
+
+
+def test_bfloat16_pcd_checkpoint_resumes_exactly(tmp_path):
+    X = np.random.RandomState(1).rand(90, 12)
+    params = {"method": "pcd", "n_iter": 4, "batch_size": 20, "random_state": 3, "device": "cpu",
+              "precision": "bfloat16"}
+    straight = RBM(6, **params).fit(X)
+    half = RBM(6, **{**params, "n_iter": 2}).fit(X)
+    resumed = load(half.save(tmp_path / "half.safetensors")).set_params(n_iter=4, warm_start=True).fit(X)
+    assert resumed.get_params()["precision"] == "bfloat16"
+    np.testing.assert_array_equal(resumed.components_, straight.components_)
+
+
+def test_auto_follows_the_hardware():
+    expected = torch.bfloat16 if cpu_has_native_bfloat16() else torch.float32
+    assert compute_dtype("auto", torch.device("cpu")) == expected
+    assert compute_dtype("float32", torch.device("cpu")) == torch.float32
+    with pytest.raises(ValueError, match="precision must be one of"):
+        compute_dtype("half", torch.device("cpu"))
+
+
+def test_bad_precision_is_rejected_in_fit():
+    with pytest.raises(ValueError, match="precision"):
+        RBM(4, precision="float16").fit(np.random.RandomState(0).rand(10, 5))
