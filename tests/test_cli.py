@@ -175,3 +175,21 @@ def test_rbm_500_logistic_on_10000_mnist_images():
     raw = LogisticRegression(max_iter=100).fit(X, y).score(d.X_test, d.y_test)
     assert accuracy >= 0.95, accuracy  # measured: 0.959 (raw pixels: 0.903)
     assert accuracy > raw + 0.03, (accuracy, raw)
+
+
+def test_threads_flag_limits_torch_for_the_command_and_restores_it(tmp_path, monkeypatch):
+    import torch
+
+    seen = []
+    original = RBM.fit
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RBM, "fit", spy)
+    before = torch.get_num_threads()
+    assert main(["train-rbm", "--data", "digits", "--n-components", "8", "--epochs", "1", "--threads", "1",
+                 "--precision", "bfloat16", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert seen == [1] and torch.get_num_threads() == before
+    assert load(tmp_path / "run" / "model.safetensors").precision == "bfloat16"

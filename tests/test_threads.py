@@ -72,3 +72,23 @@ def test_a_fit_in_a_loky_worker_uses_the_workers_share_of_the_cores():
     # OpenMP thread count; n_jobs=None keeps that, n_jobs=1 still limits further.
     seen = Parallel(n_jobs=2, backend="loky")(delayed(fit_in_worker)(n) for n in (None, 1))
     assert seen == [max(cpu_count() // 2, 1), 1]
+
+
+@pytest.mark.parametrize("kind", ["dbn", "classifier", "autoencoder"])
+def test_every_model_limits_and_restores_the_count(three_threads, kind):
+    from deepbelief import DBN, DBNClassifier, DeepAutoencoder
+
+    y = np.arange(len(X)) % 3
+    seen = []
+    fast = dict(random_state=0, n_jobs=1)
+    if kind == "dbn":
+        DBN([10, 6, 4], n_iter=2, **fast).fit(X, callback=lambda *a: seen.append(torch.get_num_threads()))
+    else:
+        make = {"classifier": lambda: DBNClassifier((6,), pretrain_n_iter=1, n_iter=2, **fast),
+                "autoencoder": lambda: DeepAutoencoder([10, 6, 2], pretrain_n_iter=1, n_iter=2, **fast)}[kind]
+        model = make()
+        model.fit(*((X, y) if kind == "classifier" else (X,)),
+                  callback=lambda *a: seen.append(torch.get_num_threads()))
+        (model.predict if kind == "classifier" else model.transform)(X)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == three_threads

@@ -69,6 +69,9 @@ def _common(parser):
     parser.add_argument("--device", type=_device_name, default="auto",
                         help="auto, cpu, cuda or cuda:N; auto picks a CUDA GPU when present")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--threads", type=_positive_int, default=None,
+                        help="CPU threads torch may use (default: torch's choice, all cores); "
+                        "use 1 when several jobs share the cores")
     parser.add_argument("--data-home", default=None,
                         help="folder with the MNIST files (default: $DEEPBELIEF_DATA or the cache)")
 
@@ -86,6 +89,8 @@ def _add_train_rbm(sub):
     p.add_argument("--method", choices=["cd", "pcd"], default="cd")
     p.add_argument("--k", type=_positive_int, default=1, help="Gibbs steps per update")
     p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default="float32",
+                   help="dtype of the training products (bfloat16: faster on CPUs with AVX-512 BF16)")
     p.add_argument("--max-samples", type=_positive_int, default=None,
                    help="train on the first N training images only")
     p.add_argument("--out", default="runs/rbm", help="run folder (default: runs/rbm)")
@@ -101,7 +106,7 @@ def _run_train_rbm(args):
     params = {"n_components": args.n_components, "n_iter": args.epochs,
               "learning_rate": args.learning_rate, "batch_size": args.batch_size,
               "momentum": args.momentum, "method": args.method, "k": args.k,
-              "weight_decay": args.weight_decay}
+              "weight_decay": args.weight_decay, "precision": args.precision}
     config = merge_config(model="rbm", data=args.data, data_home=args.data_home,
                           max_samples=args.max_samples, seed=_seed(args), device=args.device,
                           params=params)
@@ -158,6 +163,8 @@ def _add_train(sub):
     p.add_argument("--learning-rate", type=_positive_float, default=None)
     p.add_argument("--batch-size", type=_positive_int, default=None)
     p.add_argument("--max-samples", type=_positive_int, default=None)
+    p.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default=None,
+                   help="dtype of the training products (default float32)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="any estimator parameter, e.g. --set dropout=0.25 (repeatable)")
     p.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
@@ -193,7 +200,7 @@ def _run_train(args):
     from .runs.train import merge_config, read_config, train_model
 
     flags = {"n_iter": args.epochs, "learning_rate": args.learning_rate,
-             "batch_size": args.batch_size}
+             "batch_size": args.batch_size, "precision": args.precision}
     params = {k: v for k, v in flags.items() if v is not None}
     params.update(_settings(args.set))
     config = merge_config(read_config(args.config) if args.config else None, model=args.model,
@@ -382,7 +389,10 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        args.run(args)
+        from ._core.threads import limit_threads
+
+        with limit_threads(getattr(args, "threads", None)):
+            args.run(args)
     except KeyboardInterrupt:
         print("deepbelief: interrupted; an RBM run continues with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -28,6 +28,7 @@ class Settings:
     batch_size: int = 100  # examples per update
     n_iter: int = 10  # passes over the training data (epochs)
     n_iter_no_change: int = 10  # stop after this many epochs without a better validation score
+    dtype: torch.dtype = torch.float32  # of the forward and backward products (bfloat16: autocast)
 
 
 def glorot(rng, n_in, n_out, logistic):
@@ -135,6 +136,8 @@ def train(
         Epochs actually run.
     """
     params = weights + biases
+    device = params[0].device
+    reduced = settings.dtype != torch.float32  # master weights stay float32 either way
     optimizer = _optimizer(settings, weights, biases)
     momenta = momentum_schedule(settings.momentum, settings.n_iter)
     batch_size = min(settings.batch_size, n_samples)
@@ -153,7 +156,8 @@ def train(
             loss_sum = metric_sum = 0.0
             for i in range(n_batches):
                 rows = order[i * batch_size : (i + 1) * batch_size]
-                loss, batch_metric = batch_loss(rows)
+                with torch.autocast(device.type, dtype=settings.dtype, enabled=reduced):
+                    loss, batch_metric = batch_loss(rows)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 try:

@@ -9,8 +9,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._core import backprop
-from .._core.backend import DEVICE_CONSTRAINT
+from .._core.backend import DEVICE_CONSTRAINT, resolve_device
 from .._core.budget import resolve_n_iter
+from .._core.precision import PRECISIONS, compute_dtype
 from .._core.rbm_math import UNIT_TYPES
 from .dbn import DBN, expand_per_layer
 from .modelfile import SaveLoadMixin
@@ -48,6 +49,8 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
+        "precision": [StrOptions(set(PRECISIONS))],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
 
@@ -71,6 +74,8 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
             batch_size=self.batch_size,
             random_state=int(rng.randint(np.iinfo(np.int32).max)),
             device=self.device,
+            precision=self.precision,
+            n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
         on_epoch = None
@@ -100,6 +105,7 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
             batch_size=self.batch_size,
             n_iter=resolve_n_iter(n_iter, n_samples, self.batch_size),
             n_iter_no_change=self.n_iter_no_change,
+            dtype=compute_dtype(self.precision, resolve_device(self.device)),
         )
 
     def __sklearn_tags__(self):

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .._core import backprop as ft
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
 from .._core.rbm_math import UNIT_TYPES
+from .._core.threads import limit_threads
 from ._finetuned import FineTunedNet
 from .dbn import layer_sizes
 from .modelfile import register
@@ -80,6 +81,13 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
         Patience of early stopping; used only when ``validation_fraction > 0``.
     random_state : int, RandomState instance or None, default=None
     device : {"auto", "cpu", "cuda"}, default="auto"
+    precision : {"float32", "bfloat16", "auto"}, default="float32"
+        dtype of the matrix products during training (weights and their updates stay
+        float32; prediction computes in float32). "auto" is bfloat16 where the hardware
+        multiplies it natively (CPUs with AVX-512 BF16 or AMX, recent CUDA GPUs), else float32.
+    n_jobs : int or None, default=None
+        Threads torch may use during ``fit`` and prediction (-1: all CPUs), restored afterwards.
+        None leaves torch's setting alone (inside a joblib or dask worker: the worker's share).
     verbose : int, default=0
         1 prints loss, reconstruction error and time per fine-tuning epoch and shows progress
         bars; 2 also prints a line per RBM epoch.
@@ -144,6 +152,8 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
         n_iter_no_change=10,
         random_state=None,
         device="auto",
+        precision="float32",
+        n_jobs=None,
         verbose=0,
     ):
         self.layers = layers
@@ -165,6 +175,8 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.device = device
+        self.precision = precision
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
@@ -209,23 +221,24 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
         -------
         self : DeepAutoencoder
         """
-        X = validate_data(self, X, dtype=(np.float32, np.float64))
-        self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
-        check_unit_range(X, self.visible)
-        rng = check_random_state(self.random_state)
-        device = resolve_device(self.device)
-        X_val = None
-        if self.validation_fraction > 0:
-            X, X_val = train_test_split(X, test_size=self.validation_fraction, random_state=rng)
-        coefs, intercepts = self._initial_layers(X, rng, callback)
-        weights, biases = ft.as_parameters(coefs, device), ft.as_parameters(intercepts, device)
-        source = RandomSource(rng, device)
-        self.history_ = ft.new_history("reconstruction_error", X_val is not None)
-        self.n_iter_ = 0
-        if self.n_iter:
-            self.n_iter_ = self._fine_tune(X, X_val, weights, biases, source, callback)
-        self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
-        return self
+        with limit_threads(self.n_jobs):
+            X = validate_data(self, X, dtype=(np.float32, np.float64))
+            self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
+            check_unit_range(X, self.visible)
+            rng = check_random_state(self.random_state)
+            device = resolve_device(self.device)
+            X_val = None
+            if self.validation_fraction > 0:
+                X, X_val = train_test_split(X, test_size=self.validation_fraction, random_state=rng)
+            coefs, intercepts = self._initial_layers(X, rng, callback)
+            weights, biases = ft.as_parameters(coefs, device), ft.as_parameters(intercepts, device)
+            source = RandomSource(rng, device)
+            self.history_ = ft.new_history("reconstruction_error", X_val is not None)
+            self.n_iter_ = 0
+            if self.n_iter:
+                self.n_iter_ = self._fine_tune(X, X_val, weights, biases, source, callback)
+            self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
+            return self
 
     def _fine_tune(self, X, X_val, weights, biases, source, callback):
         device = weights[0].device
@@ -269,19 +282,20 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
     # ------------------------------------------------------------- inference
     def _run(self, Z, start, stop):
         """Apply layers ``start:stop`` of the unrolled net to the rows of ``Z``."""
-        device, dtype = resolve_device(self.device), ft.torch_dtype(Z)
-        all_layers = list(zip(self.coefs_, self.intercepts_, self._activations()))
-        layers = [
-            (to_tensor(W, device, dtype), to_tensor(b, device, dtype), act)
-            for W, b, act in all_layers[start:stop]
-        ]
+        with limit_threads(self.n_jobs):
+            device, dtype = resolve_device(self.device), ft.torch_dtype(Z)
+            all_layers = list(zip(self.coefs_, self.intercepts_, self._activations()))
+            layers = [
+                (to_tensor(W, device, dtype), to_tensor(b, device, dtype), act)
+                for W, b, act in all_layers[start:stop]
+            ]
 
-        def forward(h):
-            for W, b, act in layers:
-                h = ft.layer_forward(h, W, b, act)
-            return h
+            def forward(h):
+                for W, b, act in layers:
+                    h = ft.layer_forward(h, W, b, act)
+                return h
 
-        return ft.predict_in_batches(forward, Z, device).astype(Z.dtype, copy=False)
+            return ft.predict_in_batches(forward, Z, device).astype(Z.dtype, copy=False)
 
     def _check_X(self, X):
         check_is_fitted(self)

@@ -15,6 +15,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 
 from .._core import backprop as ft
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
+from .._core.threads import limit_threads
 from ._finetuned import FineTunedNet
 from .modelfile import register
 
@@ -106,6 +107,13 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
     random_state : int, RandomState instance or None, default=None
         Seeds pretraining, initialisation, shuffling and dropout. Same seed, same model on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
+    precision : {"float32", "bfloat16", "auto"}, default="float32"
+        dtype of the matrix products during training (weights and their updates stay
+        float32; prediction computes in float32). "auto" is bfloat16 where the hardware
+        multiplies it natively (CPUs with AVX-512 BF16 or AMX, recent CUDA GPUs), else float32.
+    n_jobs : int or None, default=None
+        Threads torch may use during ``fit`` and prediction (-1: all CPUs), restored afterwards.
+        None leaves torch's setting alone (inside a joblib or dask worker: the worker's share).
     verbose : int, default=0
         1 prints loss, training error, validation error and time per fine-tuning epoch and shows
         progress bars; 2 also prints a line per RBM epoch.
@@ -175,6 +183,8 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         n_iter_no_change=10,
         random_state=None,
         device="auto",
+        precision="float32",
+        n_jobs=None,
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -198,6 +208,8 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.device = device
+        self.precision = precision
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
@@ -261,21 +273,22 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         -------
         self : DBNClassifier
         """
-        X, y, sizes = self._validate_fit_data(X, y)
-        rng = check_random_state(self.random_state)
-        device = resolve_device(self.device)
-        X_val = y_val = None
-        if self.validation_fraction > 0:
-            X, X_val, y, y_val = _split(X, y, self.validation_fraction, rng)
-        coefs, intercepts = self._initial_layers(X, sizes, rng, callback)
-        W_out, b_out = ft.glorot(rng, sizes[-1], len(self.classes_), False)
-        weights = ft.as_parameters([*coefs, W_out], device)
-        biases = ft.as_parameters([*intercepts, b_out], device)
-        source = RandomSource(rng, device)
-        self.history_ = ft.new_history("train_error", X_val is not None)
-        self._fine_tune(X, y, X_val, y_val, weights, biases, source, callback)
-        self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
-        return self
+        with limit_threads(self.n_jobs):
+            X, y, sizes = self._validate_fit_data(X, y)
+            rng = check_random_state(self.random_state)
+            device = resolve_device(self.device)
+            X_val = y_val = None
+            if self.validation_fraction > 0:
+                X, X_val, y, y_val = _split(X, y, self.validation_fraction, rng)
+            coefs, intercepts = self._initial_layers(X, sizes, rng, callback)
+            W_out, b_out = ft.glorot(rng, sizes[-1], len(self.classes_), False)
+            weights = ft.as_parameters([*coefs, W_out], device)
+            biases = ft.as_parameters([*intercepts, b_out], device)
+            source = RandomSource(rng, device)
+            self.history_ = ft.new_history("train_error", X_val is not None)
+            self._fine_tune(X, y, X_val, y_val, weights, biases, source, callback)
+            self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
+            return self
 
     def _fine_tune(self, X, y, X_val, y_val, weights, biases, source, callback):
         device = weights[0].device
@@ -331,19 +344,20 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         -------
         proba : ndarray of shape (n_samples, n_classes), columns in the order of ``classes_``
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
-        X = clip_unit_range(X, self.visible)
-        device, dtype = resolve_device(self.device), ft.torch_dtype(X)
-        weights = [to_tensor(W, device, dtype) for W in self.coefs_]
-        biases = [to_tensor(b, device, dtype) for b in self.intercepts_]
+        with limit_threads(self.n_jobs):
+            check_is_fitted(self)
+            X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+            X = clip_unit_range(X, self.visible)
+            device, dtype = resolve_device(self.device), ft.torch_dtype(X)
+            weights = [to_tensor(W, device, dtype) for W in self.coefs_]
+            biases = [to_tensor(b, device, dtype) for b in self.intercepts_]
 
-        def forward(h):
-            for W, b in zip(weights[:-1], biases[:-1]):
-                h = ft.layer_forward(h, W, b, "sigmoid")
-            return torch.softmax(ft.layer_forward(h, weights[-1], biases[-1], "linear"), dim=1)
+            def forward(h):
+                for W, b in zip(weights[:-1], biases[:-1]):
+                    h = ft.layer_forward(h, W, b, "sigmoid")
+                return torch.softmax(ft.layer_forward(h, weights[-1], biases[-1], "linear"), dim=1)
 
-        return ft.predict_in_batches(forward, X, device).astype(np.float64)
+            return ft.predict_in_batches(forward, X, device).astype(np.float64)
 
     def predict(self, X):
         """Most probable class of each row, shape (n_samples,)."""

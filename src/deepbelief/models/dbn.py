@@ -9,7 +9,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
+from .._core.precision import PRECISIONS
 from .._core.rbm_math import UNIT_TYPES
+from . import likelihood
 from .modelfile import SaveLoadMixin, register
 from .rbm import RBM
 
@@ -102,6 +104,13 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds every RBM; the same seed gives the same stack on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
+    precision : {"float32", "bfloat16", "auto"}, default="float32"
+        dtype of the matrix products during training (weights and their updates stay
+        float32; prediction computes in float32). "auto" is bfloat16 where the hardware
+        multiplies it natively (CPUs with AVX-512 BF16 or AMX, recent CUDA GPUs), else float32.
+    n_jobs : int or None, default=None
+        Threads torch may use during ``fit`` and prediction (-1: all CPUs), restored afterwards.
+        None leaves torch's setting alone (inside a joblib or dask worker: the worker's share).
     verbose : int, default=0
         0 is silent; 1 shows a progress bar per RBM; 2 also prints a line per epoch.
 
@@ -149,6 +158,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
+        "precision": [StrOptions(set(PRECISIONS))],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
 
@@ -169,6 +180,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         learning_rate_decay=1.0,
         random_state=None,
         device="auto",
+        precision="float32",
+        n_jobs=None,
         verbose=0,
     ):
         self.layers = layers
@@ -185,6 +198,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.learning_rate_decay = learning_rate_decay
         self.random_state = random_state
         self.device = device
+        self.precision = precision
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
@@ -219,6 +234,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
                     learning_rate_decay=self.learning_rate_decay,
                     random_state=int(rng.randint(np.iinfo(np.int32).max)),
                     device=self.device,
+                    precision=self.precision,
+                    n_jobs=self.n_jobs,
                     verbose=self.verbose,
                 )
             )
@@ -349,6 +366,20 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             flat = chain.reshape(-1, chain.shape[-1])
             chain = self.inverse_transform(flat, below).reshape(n_steps, n_samples, -1)
         return H, chain
+
+    def log_likelihood(self, X, n_samples=10, n_betas=None, n_runs=100, random_state=None):
+        """Variational lower bound on the average log p(x) of binary ``X``, in nats per example
+        (Salakhutdinov & Murray 2008): posterior samples up the stack, AIS for the top RBM's
+        log Z. Bernoulli visible units only; binarize grey data first.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        return likelihood.dbn_log_likelihood_bound(self, X, n_samples=n_samples, n_betas=n_betas,
+                                                   n_runs=n_runs, random_state=random_state,
+                                                   verbose=self.verbose)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

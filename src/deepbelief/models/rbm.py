@@ -9,7 +9,6 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core import rbm_math as m
@@ -28,11 +27,12 @@ from .._core.cd import check_momentum, contrastive_divergence, momentum_schedule
 from .._core.precision import PRECISIONS, compute_dtype
 from .._core.progress import progress
 from .._core.threads import limit_threads
+from ._generative import GenerativeMixin
 from .modelfile import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
 
 
 @register
-class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
+class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
     """Restricted Boltzmann Machine trained with contrastive divergence (CD-k) or PCD.
 
     Parameters
@@ -416,65 +416,6 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
     def reconstruct(self, X):
         """v -> E[h | v] -> E[v | h]: the deterministic reconstruction, shape like ``X``."""
         return self.inverse_transform(self.transform(X))
-
-    def gibbs(self, X, n_steps=1):
-        """Run ``n_steps`` Gibbs steps v -> h -> v from ``X``; returns the last visible sample."""
-        _, v, (W, b, c) = self._fitted_tensors(X)
-        source = RandomSource(self.random_state_, v.device)
-        with torch.inference_mode():
-            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
-            vk, _, _ = m.gibbs_chain(h, W, b, c, self.visible, self.hidden, n_steps, source)
-        return to_numpy(vk).astype(float)
-
-    def sample(self, n_samples=16, n_steps=1000, return_chain=False):
-        """Draw digits from the model by running Gibbs chains from random visible states.
-
-        Returns the visible means E[v | h] of the last step, shape (n_samples, n_features); with
-        ``return_chain=True`` also the means after every step, shape (n_steps, n_samples, n_features).
-        """
-        check_is_fitted(self)
-        device = resolve_device(self.device)
-        source = RandomSource(self.random_state_, device)
-        W, b, c = (to_tensor(p, device) for p in self._param_arrays())
-        chain = []
-        with torch.inference_mode():
-            v = source.uniform((n_samples, W.shape[1])).to(device)
-            if self.visible == "bernoulli":
-                v = source.bernoulli(v)
-            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
-            v_mean = m.mean_visibles(h, W, b, self.visible)
-            for _ in range(n_steps):
-                v = m.sample_units(v_mean, self.visible, source)
-                h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
-                v_mean = m.mean_visibles(h, W, b, self.visible)
-                if return_chain:
-                    chain.append(to_numpy(v_mean))
-        last = to_numpy(v_mean).astype(float)
-        return (last, np.stack(chain).astype(float)) if return_chain else last
-
-    def free_energy(self, X):
-        """F(v) = -log sum_h exp(-E(v, h)) for each row, shape (n_samples,)."""
-        _, v, (W, b, c) = self._fitted_tensors(X)
-        with torch.inference_mode():
-            return to_numpy(m.free_energy(v, W, b, c, self.visible, self.hidden)).astype(float)
-
-    def _has_binary_visibles(self):
-        return self.visible == "bernoulli"
-
-    @available_if(_has_binary_visibles)
-    def score_samples(self, X):
-        """Pseudo-log-likelihood: the sum over every pixel i of log p(v_i | v_-i), exact.
-
-        Defined for Bernoulli visible units; each row of ``X`` is binarised at 0.5 first.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-        """
-        _, v, (W, b, c) = self._fitted_tensors(X)
-        with torch.inference_mode():
-            binary = (v > 0.5).to(v.dtype)
-            return to_numpy(m.pseudo_log_likelihood(binary, W, b, c, self.hidden)).astype(float)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
