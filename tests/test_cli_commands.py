@@ -230,3 +230,20 @@ def test_evaluate_log_likelihood_of_a_dbn_is_a_bound(tmp_path):
                  "--log-likelihood", "--betas", "500", "--runs", "20", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "lower bound" in result.stdout and "nats per image" in result.stdout
+
+
+def test_a_run_with_a_validation_split_says_when_and_why_training_stopped(tmp_path):
+    out = tmp_path / "clf"
+    assert main(["train", "--model", "classifier", "--data", "digits", "--layers", "32",
+                 "--set", "pretrain_n_iter=2", "--set", "n_iter=60", "--set", "validation_fraction=0.2",
+                 "--set", "n_iter_no_change=2", "--set", "learning_rate=0.05", "--out", str(out),
+                 "--quiet"]) == 0
+    stopped = json.loads((out / "metrics.json").read_text())["training_stopped"]
+    model = load(out / "model.safetensors")
+    assert stopped == model.stopping_ and stopped["planned_epochs"] == 60
+    assert stopped["stopped_early"] and stopped["epochs_run"] < 60 and "n_iter_no_change" in stopped["reason"]
+    validation = model.history_["validation_error"]
+    assert stopped["best_epoch"] == 1 + int(np.argmin(validation))
+    assert validation[stopped["best_epoch"] - 1] == min(validation)
+    report = (out / "report.html").read_text()
+    assert "early stopping" in report and "data:image/png;base64" in report

@@ -132,8 +132,9 @@ def train(
 
     Returns
     -------
-    n_epochs : int
-        Epochs actually run.
+    outcome : dict
+        ``epochs_run``, ``planned_epochs``, ``best_epoch`` (the history's epoch number of the
+        lowest validation error, or None), ``stopped_early`` and a ``reason`` in words.
     """
     params = weights + biases
     device = params[0].device
@@ -142,7 +143,7 @@ def train(
     momenta = momentum_schedule(settings.momentum, settings.n_iter)
     batch_size = min(settings.batch_size, n_samples)
     n_batches = -(-n_samples // batch_size)
-    best, best_params, stale = math.inf, None, 0
+    best, best_params, best_epoch, stale = math.inf, None, None, 0
     bar = progress(total=settings.n_iter * n_batches, desc=name, unit="batch", verbose=verbose)
     with bar:
         for epoch in range(settings.n_iter):
@@ -178,7 +179,7 @@ def train(
                 with torch.inference_mode():
                     record["validation_error"] = float(evaluate())
                 if record["validation_error"] < best:
-                    best, stale = record["validation_error"], 0
+                    best, best_epoch, stale = record["validation_error"], record["epoch"], 0
                     best_params = [p.detach().clone() for p in params]
                 else:
                     stale += 1
@@ -196,7 +197,22 @@ def train(
         with torch.no_grad():
             for p, b in zip(params, best_params):
                 p.copy_(b)
-    return epoch + 1
+    return _outcome(epoch + 1, settings, best_epoch, stopped_early=stale >= settings.n_iter_no_change)
+
+
+def _outcome(epochs_run, settings, best_epoch, stopped_early):
+    """When training stopped, and why, for ``stopping_`` and a run's metrics.json."""
+    if stopped_early:
+        reason = (f"early stopping: the validation error did not improve for "
+                  f"{settings.n_iter_no_change} epochs (n_iter_no_change); the weights of epoch "
+                  f"{best_epoch}, the lowest validation error, are kept")
+    elif best_epoch is not None:
+        reason = (f"ran all {epochs_run} epochs (n_iter); the weights of epoch {best_epoch}, the "
+                  "lowest validation error, are kept")
+    else:
+        reason = f"ran all {epochs_run} epochs (n_iter); no validation split"
+    return {"epochs_run": epochs_run, "planned_epochs": settings.n_iter, "best_epoch": best_epoch,
+            "stopped_early": stopped_early, "reason": reason}
 
 
 def _check_finite(mean_loss, params, name, epoch, lr, momentum, solver):

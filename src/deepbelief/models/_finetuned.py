@@ -122,6 +122,7 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
             "n_features_in_": int(self.n_features_in_),
             "n_iter_": int(self.n_iter_),
             "history_": self.history_,
+            "stopping_": self.stopping_,
         }
         dbn_arrays, state["dbn_"] = _dbn_to_saved(self.dbn_)
         arrays.update(dbn_arrays)
@@ -132,6 +133,7 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
         self.n_features_in_ = state["n_features_in_"]
         self.n_iter_ = state["n_iter_"]
         self.history_ = state["history_"]
+        self.stopping_ = state.get("stopping_")  # absent from files of deepbelief <= 0.1.0
         self.dbn_ = _dbn_from_saved(arrays, state["dbn_"])
         return self
 

@@ -105,6 +105,10 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
         Per fine-tuning epoch: ``epoch``, ``phase``, ``loss``, ``reconstruction_error`` (mean
         squared error per example over the epoch's mini-batches), ``validation_error`` (only
         when ``validation_fraction > 0``), ``learning_rate``, ``time``.
+    stopping_ : dict
+        When and why fine-tuning stopped: ``epochs_run``, ``planned_epochs``, ``best_epoch``
+        (with a validation split: the epoch whose weights were kept), ``stopped_early``,
+        ``reason`` in words.
     n_iter_ : int
         Fine-tuning epochs actually run.
     n_features_in_ : int
@@ -234,9 +238,10 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
             weights, biases = ft.as_parameters(coefs, device), ft.as_parameters(intercepts, device)
             source = RandomSource(rng, device)
             self.history_ = ft.new_history("reconstruction_error", X_val is not None)
-            self.n_iter_ = 0
+            self.n_iter_, self.stopping_ = 0, None
             if self.n_iter:
-                self.n_iter_ = self._fine_tune(X, X_val, weights, biases, source, callback)
+                self.stopping_ = self._fine_tune(X, X_val, weights, biases, source, callback)
+                self.n_iter_ = self.stopping_["epochs_run"]
             self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
             return self
 

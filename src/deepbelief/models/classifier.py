@@ -130,6 +130,10 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         Per fine-tuning epoch: ``epoch``, ``phase`` ("output" or "network"), ``loss`` and
         ``train_error`` (means over the epoch's mini-batches, with dropout active),
         ``validation_error`` (only when ``validation_fraction > 0``), ``learning_rate``, ``time``.
+    stopping_ : dict
+        When and why fine-tuning stopped: ``epochs_run``, ``planned_epochs``, ``best_epoch``
+        (with a validation split: the epoch whose weights were kept), ``stopped_early``,
+        ``reason`` in words.
     n_iter_ : int
         Epochs of whole-network fine-tuning actually run.
     n_features_in_ : int
@@ -316,12 +320,13 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
             def evaluate():
                 return (logits(features(val_data, False)).argmax(1) != val_labels).float().mean()
 
+        self.stopping_ = None
         common = dict(evaluate=evaluate, history=self.history_, metric="train_error",
                       name=type(self).__name__, verbose=self.verbose)
         if self.output_n_iter:
             with torch.no_grad():
                 top = features(data, False)  # (n_samples, last hidden size), computed once
-            ft.train(
+            self.stopping_ = ft.train(
                 [weights[-1]], [biases[-1]],
                 lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, source), rows),
                 len(y), self._settings(self.output_n_iter, len(y)), source, phase="output",
@@ -330,11 +335,12 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
             del top
         self.n_iter_ = 0
         if self.n_iter:
-            self.n_iter_ = ft.train(
+            self.stopping_ = ft.train(
                 weights, biases, lambda rows: logits_loss(features(data[rows], True), rows),
                 len(y), self._settings(self.n_iter, len(y)), source, phase="network",
                 on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases), **common,
             )
+            self.n_iter_ = self.stopping_["epochs_run"]
 
     # ------------------------------------------------------------- inference
     def predict_proba(self, X):

@@ -183,6 +183,8 @@ def train_model(config, out_dir, overwrite=False, resume=False, report=True, ver
                "params": {k: v for k, v in model.get_params().items() if k != "verbose"}}
     if kind != "dbn":  # a DBN counts epochs per layer, in its history_
         metrics["epochs_trained"] = int(model.n_iter_)
+    if kind in ("classifier", "autoencoder"):
+        metrics["training_stopped"] = model.stopping_
     if kind == "rbm":
         metrics["reconstruction_error_per_epoch"] = model.history_["reconstruction_error"]
         metrics["seconds_per_epoch"] = model.history_["time"]
