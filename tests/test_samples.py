@@ -75,7 +75,7 @@ def test_pcd_samples_from_noise_are_confident_digits_of_several_classes():
       passes; after 5,000 steps 73 of the 100 are ones (thin, faint strokes: mean pixel 0.09).
     - CD-1, learning rate 0.1: 0.79, [13, 14, 40, 17, 6, 6, 1, 2, 1, 0]; after 5,000 steps 0.72.
     So at this size CD-1 samples are not blank; PCD's advantage shows in the log-likelihood
-    (bench/rbm_likelihood.py), not in this check. Takes about 40 s on one busy core.
+    (bench/rbm_likelihood.py), not in this check. Takes 13 s on one thread (41 s on a busy one).
     """
     if not os.environ.get("DEEPBELIEF_DATA"):
         pytest.skip("set DEEPBELIEF_DATA to a folder with the MNIST files")
