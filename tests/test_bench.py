@@ -75,3 +75,11 @@ def test_defaults(monkeypatch, tmp_path):
     assert set(result["results"]) == {"mnist-classifier", "mnist-rbm-logistic", "sample-demo"}
     demo = result["results"]["sample-demo"]
     assert demo["deepbelief"] > demo["reference"]  # RBM features beat raw pixels on the sample
+
+
+def test_rbm_likelihood(monkeypatch, tmp_path):
+    result = run("rbm_likelihood", monkeypatch, tmp_path, "--dbn")
+    low, high = result["test_log_probability_3sigma"]
+    assert low <= result["test_log_probability"] <= high < 0
+    assert result["log_z_3sigma"][0] <= result["log_z"] <= result["log_z_3sigma"][1]
+    assert result["dbn"]["layers"] == [784, 50, 100] and result["dbn"]["test_lower_bound"] < 0
