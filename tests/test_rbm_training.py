@@ -216,3 +216,16 @@ def test_visible_biases_start_at_the_data_mean():
     np.testing.assert_allclose(expit(rbm.intercept_visible_), np.clip(X.mean(0), 0.01, 0.99), atol=1e-4)
     gaussian = RBM(3, visible="gaussian", n_iter=1, learning_rate=1e-9, momentum=0.0).fit(X * 4 - 1)
     np.testing.assert_allclose(gaussian.intercept_visible_, (X * 4 - 1).mean(0), atol=1e-4)
+
+
+def test_linear_learning_rate_decay_is_the_epoch_by_epoch_schedule():
+    """"linear": epoch e uses learning_rate * (1 - e / n_iter); the same as refitting one epoch at
+    a time with that learning rate (the per-epoch random streams make the two paths identical)."""
+    X = (np.random.RandomState(0).rand(200, 12) > 0.5).astype(float)
+    params = dict(method="pcd", momentum=0.0, batch_size=20, random_state=0, device="cpu")
+    one = RBM(6, learning_rate=0.05, learning_rate_decay="linear", n_iter=4, **params).fit(X)
+    assert one.history_["learning_rate"] == pytest.approx([0.05, 0.0375, 0.025, 0.0125])
+    step = RBM(6, warm_start=True, **params)
+    for epoch in range(4):
+        step.set_params(learning_rate=0.05 * (1 - epoch / 4), n_iter=epoch + 1).fit(X)
+    np.testing.assert_array_equal(one.components_, step.components_)

@@ -155,7 +155,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "k": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1"})],
-        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"linear"})],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
         "precision": [StrOptions(set(PRECISIONS))],

@@ -64,8 +64,10 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
         Penalty strength on the weights (not the biases).
     penalty : {"l2", "l1"}, default="l2"
         Kind of weight decay.
-    learning_rate_decay : float, default=1.0
-        The learning rate is multiplied by this after every epoch.
+    learning_rate_decay : float or "linear", default=1.0
+        The learning rate is multiplied by this after every epoch; "linear" lowers it in equal
+        steps to 0 over the ``n_iter`` epochs (epoch e uses ``learning_rate * (1 - e / n_iter)``),
+        which PCD needs to reach good likelihoods (``bench/rbm_likelihood.py``).
     warm_start : bool, default=False
         If True, ``fit`` on a fitted model continues from its weights, momentum buffers and chains
         until ``n_iter`` epochs have been trained in total: load an interrupted run's checkpoint,
@@ -131,7 +133,7 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="left"), tuple, list],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1"})],
-        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"linear"})],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
@@ -281,7 +283,7 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
         with torch.inference_mode(), bar:
             for e in range(n_epochs):
                 epoch = epochs_before + e
-                lr = self.learning_rate * self.learning_rate_decay**epoch
+                lr = self._epoch_learning_rate(epoch, planned)
                 mom = schedule[e]
                 start = time.perf_counter()
                 # A fresh stream per epoch, seeded from random_state_: the state at every epoch
@@ -311,6 +313,11 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
                 self._record(epoch, batch_errors, time.perf_counter() - start, lr, mom, bar)
                 if callback is not None:
                     callback(self, epoch)
+
+    def _epoch_learning_rate(self, epoch, planned):
+        if self.learning_rate_decay == "linear":
+            return self.learning_rate * max(0.0, 1.0 - epoch / planned)
+        return self.learning_rate * self.learning_rate_decay**epoch
 
     def _update(self, v0, params, velocity, persistent, lr, mom, source, dtype=torch.float32):
         """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
