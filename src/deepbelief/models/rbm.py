@@ -22,6 +22,7 @@ from .._core.backend import (
     to_numpy,
     to_tensor,
 )
+from .._core.batches import as_stream, batch_source, check_stream, column_mean, is_streamed
 from .._core.budget import AUTO_MIN_EPOCHS as PARTIAL_FIT_AUTO
 from .._core.budget import resolve_n_iter
 from .._core.cd import check_momentum, contrastive_divergence, momentum_schedule, momentum_step
@@ -237,7 +238,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         W = self.random_state_.normal(0.0, 0.01, (self.n_components, n_features))
         self.components_ = W.astype(np.float32)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=np.float32)
-        mean = np.asarray(X, dtype=np.float64).mean(axis=0)
+        mean = column_mean(X) if is_streamed(X) else np.asarray(X, dtype=np.float64).mean(axis=0)
         if self.visible == "bernoulli":
             p = np.clip(mean, 0.01, 0.99)
             mean = np.log(p / (1 - p))
@@ -257,7 +258,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
     def _train(self, X, n_epochs, callback, planned):
         device = resolve_device(self.device)
         dtype = compute_dtype(self.precision, device)
-        data = to_tensor(X, device).to(dtype)
+        take = batch_source(X, device, dtype)
         # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
         W, b, c = (to_tensor(p, device).clone() for p in self._param_arrays())
         params = (W, b, c)
@@ -267,7 +268,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
             else [to_tensor(v, device).clone() for v in self._velocity]
         )
         persistent = None if self._persistent is None else to_tensor(self._persistent, device).to(dtype, copy=True)
-        n_samples = data.shape[0]
+        n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
         epochs_before = self.n_iter_
@@ -290,7 +291,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
                 order = source.permutation(n_samples)
                 errors = torch.empty(n_batches, device=device)
                 for i in range(n_batches):
-                    v0 = data[order[i * batch_size : (i + 1) * batch_size]]
+                    v0 = take(order[i * batch_size : (i + 1) * batch_size])
                     persistent, errors[i] = self._update(
                         v0, params, velocity, persistent, lr, mom, source, dtype
                     )
@@ -362,6 +363,12 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------- inference
     def _validate_X(self, X, reset=False, fitting=False):
         """Training data must lie in [0, 1] for Bernoulli visibles; new data is clipped to it."""
+        if fitting and is_streamed(X):
+            # A memmap is checked in chunks and stays on disk (see _core/batches.py).
+            X = as_stream(X)
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            check_stream(X, self.visible)
+            return X
         X = validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
         if fitting:
             check_unit_range(X, self.visible)
