@@ -63,6 +63,10 @@ class LiftedRows(RowStream):
         self.hidden = hidden
         self.shape = (below.shape[0], self.W.shape[0])
 
+    def chunk_rows(self):
+        # A chunk here reads that many rows of the data below, so the widest layer sets it.
+        return min(super().chunk_rows(), self.below.chunk_rows())
+
     def rows(self, index, device):
         v = self.below.rows(index, device)
         return m.mean_hiddens(v, self.W.to(device), self.c.to(device), self.hidden)

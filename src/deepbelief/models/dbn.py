@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
+from .._core.batches import LiftedRows, as_stream, check_stream, is_streamed
 from .._core.rbm_math import UNIT_TYPES
 from .modelfile import SaveLoadMixin, register
 from .rbm import RBM
@@ -242,9 +243,17 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         -------
         self : DBN
         """
-        X = validate_data(self, X, dtype=(np.float32, np.float64))
-        self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
-        check_unit_range(X, self.visible)
+        if is_streamed(X):
+            # A memmap stays on disk: checked in chunks, and each upper RBM gets every batch
+            # carried up through the fitted RBMs below it (LiftedRows) instead of a matrix.
+            X = as_stream(X)
+            validate_data(self, X, skip_check_array=True)
+            self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
+            check_stream(X, self.visible)
+        else:
+            X = validate_data(self, X, dtype=(np.float32, np.float64))
+            self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
+            check_unit_range(X, self.visible)
         rbms = self._make_rbms(self.layer_sizes_)
         self.rbms_, self.history_ = [], []
         H = X
@@ -259,7 +268,10 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             rbm.fit(H, callback=rbm_callback)
             self.history_.append(rbm.history_)
             if i + 1 < len(rbms):
-                H = rbm.transform(H)
+                if is_streamed(H):
+                    H = LiftedRows(H, rbm.components_, rbm.intercept_hidden_, rbm.hidden)
+                else:
+                    H = rbm.transform(H)
         return self
 
     # ------------------------------------------------------------- inference
