@@ -22,6 +22,7 @@ DONTNEED) to time reads from the disk.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -70,21 +71,21 @@ class PeakSampler(threading.Thread):
         self.peaks = {"RssAnon": 0, "RssFile": 0}
         self.done = threading.Event()
 
+    def sample(self):
+        for field in self.peaks:
+            self.peaks[field] = max(self.peaks[field], _status_kb(field))
+
     def run(self):
         while not self.done.is_set():
-            for field in self.peaks:
-                self.peaks[field] = max(self.peaks[field], _status_kb(field))
+            self.sample()
             self.done.wait(0.02)
 
     def stop(self):
+        """The peaks in MB, with one last sample."""
         self.done.set()
         self.join()
-        self.run_once()
+        self.sample()
         return {k: v / 1024 for k, v in self.peaks.items()}
-
-    def run_once(self):
-        for field in self.peaks:
-            self.peaks[field] = max(self.peaks[field], _status_kb(field))
 
 
 def worker(mode, path, epochs, hidden, threads):
@@ -118,7 +119,7 @@ def worker(mode, path, epochs, hidden, threads):
         "baseline_rss_anon_mb": round(baseline, 1),
         "peak_rss_anon_mb": round(peaks["RssAnon"], 1),
         "peak_rss_file_mb": round(peaks["RssFile"], 1),
-        "components_sum": float(np.sum(rbm.components_, dtype=np.float64)),
+        "weights_sha256": hashlib.sha256(rbm.components_.tobytes()).hexdigest()[:16],
     }))
 
 
@@ -194,7 +195,7 @@ def main(argv=None):
         "cold": args.cold,
         "quick": args.quick,
         "memmap_over_memory_time": round(memmap["fit_seconds"] / memory["fit_seconds"], 3),
-        "same_model": memmap["components_sum"] == memory["components_sum"],
+        "same_model": memmap["weights_sha256"] == memory["weights_sha256"],
         "memory": memory,
         "memmap": memmap,
     }

@@ -7,7 +7,7 @@ import pytest
 
 from deepbelief import DBN, RBM
 from deepbelief._core import batches
-from deepbelief._core.batches import LiftedRows, MemmapRows, column_mean
+from deepbelief._core.batches import ArrayRows, LiftedRows, column_mean
 
 PARAMS = ("components_", "intercept_visible_", "intercept_hidden_")
 
@@ -94,7 +94,7 @@ def test_partial_fit_streams_a_memmap_from_the_first_call(tmp_path):
 def test_column_mean_is_numpy_mean_bit_for_bit_across_chunks(monkeypatch):
     X = np.random.RandomState(5).rand(1001, 7) * 1e3
     monkeypatch.setattr(batches, "CHUNK_BYTES", 8 * 7 * 10)  # 10 rows a chunk: 101 chunks
-    np.testing.assert_array_equal(column_mean(MemmapRows(X)), X.mean(axis=0))
+    np.testing.assert_array_equal(column_mean(ArrayRows(X)), X.mean(axis=0))
 
 
 def test_memmap_of_bytes_is_refused_with_the_fix(tmp_path):
@@ -133,7 +133,7 @@ def test_memmap_must_be_2d(tmp_path):
 def test_lifted_rows_are_the_transform_of_the_rows(tmp_path):
     X = _binary(500, 20, seed=7)
     rbm = RBM(8, n_iter=2, random_state=0).fit(X)
-    lifted = LiftedRows(MemmapRows(_memmap(tmp_path, X)), rbm.components_, rbm.intercept_hidden_, "bernoulli")
+    lifted = LiftedRows(ArrayRows(_memmap(tmp_path, X)), rbm.components_, rbm.intercept_hidden_, "bernoulli")
     rows = np.array([499, 3, 250, 3])
     np.testing.assert_allclose(lifted.rows(rows, "cpu").numpy(), rbm.transform(X[rows]), rtol=0, atol=1e-6)
     np.testing.assert_allclose(np.concatenate(list(lifted.chunks())), rbm.transform(X), rtol=0, atol=1e-6)

@@ -32,8 +32,8 @@ class RowStream:
         return max(1, CHUNK_BYTES // (8 * max(1, self.shape[1])))
 
 
-class MemmapRows(RowStream):
-    """The rows of a 2-D float memmap, read from the file when asked for."""
+class ArrayRows(RowStream):
+    """The rows of a 2-D float array, read when asked for: from the file for a memmap."""
 
     def __init__(self, X):
         self.X = X
@@ -85,7 +85,7 @@ def is_streamed(X):
 
 
 def as_stream(X, what="X"):
-    """A memmap as a ``MemmapRows`` (a ``RowStream`` as itself), after checking shape and dtype."""
+    """A memmap as a ``ArrayRows`` (a ``RowStream`` as itself), after checking shape and dtype."""
     if isinstance(X, RowStream):
         return X
     if X.ndim != 2:
@@ -100,7 +100,7 @@ def as_stream(X, what="X"):
             "out = np.lib.format.open_memmap(path, 'w+', np.float32, X.shape), then "
             "out[i:j] = X[i:j] / 255 chunk by chunk, and pass np.load(path, mmap_mode='r')."
         )
-    return MemmapRows(X)
+    return ArrayRows(X)
 
 
 def check_stream(stream, kind, what="X"):
@@ -123,9 +123,12 @@ def check_stream(stream, kind, what="X"):
 def column_mean(stream):
     """Mean of every column in float64, equal bit for bit to ``X.astype(float64).mean(axis=0)``.
 
-    NumPy sums along axis 0 row after row, so carrying the running total in as the first row
-    of each chunk keeps exactly that order.
+    ``stream`` is a ``RowStream`` or an array. NumPy sums along axis 0 row after row, so
+    carrying the running total in as the first row of each chunk keeps exactly that order,
+    without the float64 copy of the whole array (twice the size of float32 data).
     """
+    if not isinstance(stream, RowStream):
+        stream = ArrayRows(stream)
     n_samples, n_features = stream.shape
     buffer = np.empty((stream.chunk_rows() + 1, n_features))
     total = np.zeros(n_features)

@@ -232,7 +232,12 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or np.memmap of shape (n_samples, n_features)
+            A memmap of float data is streamed as in ``RBM.fit``; each upper RBM then gets
+            every batch carried up through the fitted RBMs below, so no layer's activations
+            are stored. The first RBM equals the in-memory one bit for bit; the upper ones
+            differ by float rounding (a row's products and sigmoid may round its last bit
+            differently in a batch than in the whole matrix): about 1e-7 in the weights.
         y : ignored
         callback : callable, optional
             Called as ``callback(dbn, layer_index, epoch)`` after every epoch of every RBM

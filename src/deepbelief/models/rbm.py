@@ -189,7 +189,14 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or np.memmap of shape (n_samples, n_features)
+            A memmap (e.g. ``np.load(path, mmap_mode="r")``) of float data (in [0, 1] for
+            bernoulli visibles) is streamed, never loaded: checks and the mean go through it in
+            4 MiB chunks, and each update reads its batch's rows from the file. Memory is then
+            one batch, one chunk and the epoch's shuffled index (8 bytes per row) besides the
+            model, and the model equals the one trained on the same rows in memory, bit for
+            bit. The rows are read in shuffled order: quick from the page cache, a seek per
+            row from a cold disk.
         y : ignored
         callback : callable, optional
             Called as ``callback(self, epoch)`` after every epoch (for snapshots).
@@ -215,6 +222,9 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         """Train for one epoch over ``X``, initialising on the first call.
 
         A (start, end) momentum ramps over ``n_iter`` such calls and stays at ``end`` after.
+        ``X`` may be a memmap, streamed as in ``fit``. Data that arrives in pieces (an iterator
+        of mini-batch arrays, files read one by one) trains with one call per piece: each call
+        is one shuffled pass over that piece.
 
         Returns
         -------
@@ -238,7 +248,7 @@ class RBM(SaveLoadMixin, TransformerMixin, BaseEstimator):
         W = self.random_state_.normal(0.0, 0.01, (self.n_components, n_features))
         self.components_ = W.astype(np.float32)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=np.float32)
-        mean = column_mean(X) if is_streamed(X) else np.asarray(X, dtype=np.float64).mean(axis=0)
+        mean = column_mean(X)  # in chunks: no float64 copy of the data
         if self.visible == "bernoulli":
             p = np.clip(mean, 0.01, 0.99)
             mean = np.log(p / (1 - p))
