@@ -95,6 +95,8 @@ def test_column_mean_is_numpy_mean_bit_for_bit_across_chunks(monkeypatch):
     X = np.random.RandomState(5).rand(1001, 7) * 1e3
     monkeypatch.setattr(batches, "CHUNK_BYTES", 8 * 7 * 10)  # 10 rows a chunk: 101 chunks
     np.testing.assert_array_equal(column_mean(ArrayRows(X)), X.mean(axis=0))
+    X32 = X.astype(np.float32)  # a plain array, as every in-memory fit passes it
+    np.testing.assert_array_equal(column_mean(X32), X32.astype(np.float64).mean(axis=0))
 
 
 def test_memmap_of_bytes_is_refused_with_the_fix(tmp_path):
@@ -170,3 +172,16 @@ def test_dbn_from_memmap_holds_a_fraction_of_the_array(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 12 * 2**20, f"peak traced memory {peak / 2**20:.1f} MB"
+
+
+def test_in_memory_fit_makes_no_float64_copy_for_the_mean():
+    # The visible biases start from the column means, now summed in chunks: a float32 array
+    # is used in place (validation, to_tensor), so nothing near its 24 MB is allocated.
+    X = _binary(60_000, 100, seed=10)
+    tracemalloc.start()
+    try:
+        RBM(8, batch_size=1000, n_iter=1, random_state=0).fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes / 2, f"peak traced memory {peak / 2**20:.1f} MB"

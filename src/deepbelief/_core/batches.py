@@ -6,6 +6,11 @@ training holds one batch, one chunk of ``CHUNK_BYTES`` and the epoch's shuffled 
 row) besides the model. Batches take the rows of the same shuffled index as in memory, so the
 model is the same bit for bit; the rows are read in that random order, which is fast when the
 file sits in the page cache and slower (a disk seek per row) from a cold disk.
+
+A memmap must hold floats (in [0, 1] for bernoulli visible units), as in-memory data must:
+uint8 images are refused with the recipe for a scaled float32 copy rather than divided by a
+guessed 255 (``read_idx(path, mmap=True)`` of MNIST gives such a uint8 memmap). A DBN's upper RBMs read ``LiftedRows``:
+the batch carried up through the fitted RBMs below.
 """
 
 import numpy as np
