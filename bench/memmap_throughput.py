@@ -15,7 +15,9 @@ data file is written by a separate process because Linux keeps ru_maxrss across 
 the peaks of the kernel's ``RssAnon`` (memory the process owns) and ``RssFile`` (mapped file
 pages), sampled every 20 ms. The file is freshly written, so the memmap reads from the page
 cache (warm); ``--cold`` asks the kernel to drop the file's pages first (``posix_fadvise``
-DONTNEED) to time reads from the disk.
+DONTNEED). Even then ``fit``'s first pass (the checks and the column mean) reads the file in
+order and so pulls it back into the page cache when it fits in RAM: the shuffled batch reads
+only go to the disk for files larger than the free memory.
 
     python bench/memmap_throughput.py [--rows 1000000] [--epochs 1] [--hidden 500]
         [--threads N] [--cold] [--dir DIR] [--quick] [--out result.json]
