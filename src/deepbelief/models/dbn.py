@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
+from .._core.batches import LiftedRows, as_stream, check_stream, is_streamed
 from .._core.precision import PRECISIONS
 from .._core.rbm_math import UNIT_TYPES
 from . import likelihood
@@ -248,7 +249,12 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or np.memmap of shape (n_samples, n_features)
+            A memmap of float data is streamed as in ``RBM.fit``; each upper RBM then gets
+            every batch carried up through the fitted RBMs below, so no layer's activations
+            are stored. The first RBM equals the in-memory one bit for bit; the upper ones
+            differ by float rounding (a row's products and sigmoid may round its last bit
+            differently in a batch than in the whole matrix): about 1e-7 in the weights.
         y : ignored
         callback : callable, optional
             Called as ``callback(dbn, layer_index, epoch)`` after every epoch of every RBM
@@ -259,9 +265,17 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         -------
         self : DBN
         """
-        X = validate_data(self, X, dtype=(np.float32, np.float64))
-        self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
-        check_unit_range(X, self.visible)
+        if is_streamed(X):
+            # A memmap stays on disk: checked in chunks, and each upper RBM gets every batch
+            # carried up through the fitted RBMs below it (LiftedRows) instead of a matrix.
+            X = as_stream(X)
+            validate_data(self, X, skip_check_array=True)
+            self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
+            check_stream(X, self.visible)
+        else:
+            X = validate_data(self, X, dtype=(np.float32, np.float64))
+            self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
+            check_unit_range(X, self.visible)
         rbms = self._make_rbms(self.layer_sizes_)
         self.rbms_, self.history_ = [], []
         H = X
@@ -276,7 +290,10 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             rbm.fit(H, callback=rbm_callback)
             self.history_.append(rbm.history_)
             if i + 1 < len(rbms):
-                H = rbm.transform(H)
+                if is_streamed(H):
+                    H = LiftedRows(H, rbm.components_, rbm.intercept_hidden_, rbm.hidden)
+                else:
+                    H = rbm.transform(H)
         return self
 
     # ------------------------------------------------------------- inference

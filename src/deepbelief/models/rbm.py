@@ -21,6 +21,7 @@ from .._core.backend import (
     to_numpy,
     to_tensor,
 )
+from .._core.batches import as_stream, batch_source, check_stream, column_mean, is_streamed
 from .._core.budget import AUTO_MIN_EPOCHS as PARTIAL_FIT_AUTO
 from .._core.budget import resolve_n_iter
 from .._core.cd import check_momentum, contrastive_divergence, momentum_schedule, momentum_step
@@ -190,7 +191,14 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or np.memmap of shape (n_samples, n_features)
+            A memmap (e.g. ``np.load(path, mmap_mode="r")``) of float data (in [0, 1] for
+            bernoulli visibles) is streamed, never loaded: checks and the mean go through it in
+            4 MiB chunks, and each update reads its batch's rows from the file. Memory is then
+            one batch, one chunk and the epoch's shuffled index (8 bytes per row) besides the
+            model, and the model equals the one trained on the same rows in memory, bit for
+            bit. The rows are read in shuffled order: quick from the page cache, a seek per
+            row from a cold disk.
         y : ignored
         callback : callable, optional
             Called as ``callback(self, epoch)`` after every epoch (for snapshots).
@@ -216,6 +224,9 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
         """Train for one epoch over ``X``, initialising on the first call.
 
         A (start, end) momentum ramps over ``n_iter`` such calls and stays at ``end`` after.
+        ``X`` may be a memmap, streamed as in ``fit``. Data that arrives in pieces (an iterator
+        of mini-batch arrays, files read one by one) trains with one call per piece: each call
+        is one shuffled pass over that piece.
 
         Returns
         -------
@@ -239,7 +250,7 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
         W = self.random_state_.normal(0.0, 0.01, (self.n_components, n_features))
         self.components_ = W.astype(np.float32)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=np.float32)
-        mean = np.asarray(X, dtype=np.float64).mean(axis=0)
+        mean = column_mean(X)  # in chunks: no float64 copy of the data
         if self.visible == "bernoulli":
             p = np.clip(mean, 0.01, 0.99)
             mean = np.log(p / (1 - p))
@@ -259,7 +270,7 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
     def _train(self, X, n_epochs, callback, planned):
         device = resolve_device(self.device)
         dtype = compute_dtype(self.precision, device)
-        data = to_tensor(X, device).to(dtype)
+        take = batch_source(X, device, dtype)
         # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
         W, b, c = (to_tensor(p, device).clone() for p in self._param_arrays())
         params = (W, b, c)
@@ -269,7 +280,7 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
             else [to_tensor(v, device).clone() for v in self._velocity]
         )
         persistent = None if self._persistent is None else to_tensor(self._persistent, device).to(dtype, copy=True)
-        n_samples = data.shape[0]
+        n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
         epochs_before = self.n_iter_
@@ -292,7 +303,7 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
                 order = source.permutation(n_samples)
                 errors = torch.empty(n_batches, device=device)
                 for i in range(n_batches):
-                    v0 = data[order[i * batch_size : (i + 1) * batch_size]]
+                    v0 = take(order[i * batch_size : (i + 1) * batch_size])
                     persistent, errors[i] = self._update(
                         v0, params, velocity, persistent, lr, mom, source, dtype
                     )
@@ -369,6 +380,12 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------- inference
     def _validate_X(self, X, reset=False, fitting=False):
         """Training data must lie in [0, 1] for Bernoulli visibles; new data is clipped to it."""
+        if fitting and is_streamed(X):
+            # A memmap is checked in chunks and stays on disk (see _core/batches.py).
+            X = as_stream(X)
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            check_stream(X, self.visible)
+            return X
         X = validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
         if fitting:
             check_unit_range(X, self.visible)
