@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
+# (--retries 0: where that index cannot be reached, pip goes on with the others at once)
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 BIN := $(VENV)/bin
 
@@ -25,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 		$(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)"; \
 	else \
-		$(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)" --extra-index-url $(TORCH_CPU_INDEX); \
+		$(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)" --extra-index-url $(TORCH_CPU_INDEX) --retries 0; \
 	fi
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
