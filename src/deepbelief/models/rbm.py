@@ -29,11 +29,12 @@ from .._core.precision import PRECISIONS, compute_dtype
 from .._core.progress import progress
 from .._core.threads import limit_threads
 from ._generative import GenerativeMixin
-from .modelfile import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
+from ._rbm_file import RBMFileMixin
+from .modelfile import register
 
 
 @register
-class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
+class RBM(GenerativeMixin, RBMFileMixin, TransformerMixin, BaseEstimator):
     """Restricted Boltzmann Machine trained with contrastive divergence (CD-k) or PCD.
 
     Parameters
@@ -446,40 +447,3 @@ class RBM(GenerativeMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.positive_only = self.visible == "bernoulli"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-    # ------------------------------------------------------------ model files
-    def _get_state(self):
-        check_is_fitted(self)
-        arrays = {
-            "components_": self.components_,
-            "intercept_hidden_": self.intercept_hidden_,
-            "intercept_visible_": self.intercept_visible_,
-        }
-        keys, rng_info = random_state_to_saved(self.random_state_)
-        arrays["random_state_.keys"] = keys
-        for i, v in enumerate(self._velocity or []):
-            arrays[f"velocity.{i}"] = v
-        if self._persistent is not None:
-            arrays["persistent"] = self._persistent
-        state = {
-            "n_features_in_": int(self.n_features_in_),
-            "n_iter_": int(self.n_iter_),
-            "history_": self.history_,
-            "random_state_": rng_info,
-        }
-        return arrays, state
-
-    def _set_state(self, arrays, state):
-        self.components_ = arrays["components_"]
-        self.intercept_hidden_ = arrays["intercept_hidden_"]
-        self.intercept_visible_ = arrays["intercept_visible_"]
-        if self.components_.shape != (len(self.intercept_hidden_), len(self.intercept_visible_)):
-            raise ValueError("model file is inconsistent: weight and bias shapes do not match.")
-        velocity = [arrays[f"velocity.{i}"] for i in range(3) if f"velocity.{i}" in arrays]
-        self._velocity = velocity or None
-        self._persistent = arrays.get("persistent")
-        self.random_state_ = random_state_from_saved(arrays["random_state_.keys"], state["random_state_"])
-        self.n_features_in_ = state["n_features_in_"]
-        self.n_iter_ = state["n_iter_"]
-        self.history_ = state["history_"]
-        return self
