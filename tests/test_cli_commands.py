@@ -247,3 +247,14 @@ def test_a_run_with_a_validation_split_says_when_and_why_training_stopped(tmp_pa
     assert validation[stopped["best_epoch"] - 1] == min(validation)
     report = (out / "report.html").read_text()
     assert "early stopping" in report and "data:image/png;base64" in report
+
+
+def test_a_run_report_includes_the_log_likelihood_when_asked(tmp_path):
+    config = tmp_path / "rbm.toml"
+    config.write_text('model = "rbm"\ndata = "digits"\nlog_likelihood = 500\n[params]\nn_components = 8\nn_iter = 3\n')
+    out = tmp_path / "rbm"
+    assert main(["train", "--config", str(config), "--out", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_log_likelihood_kind"] == "AIS estimate" and metrics["ais_betas"] == 500
+    assert metrics["log_z_3_sigma"][0] <= metrics["log_z"] <= metrics["log_z_3_sigma"][1]
+    assert metrics["test_log_likelihood"] < 0 and "test_log_likelihood" in (out / "report.html").read_text()

@@ -163,6 +163,8 @@ def _add_train(sub):
     p.add_argument("--learning-rate", type=_positive_float, default=None)
     p.add_argument("--batch-size", type=_positive_int, default=None)
     p.add_argument("--max-samples", type=_positive_int, default=None)
+    p.add_argument("--log-likelihood", action="store_true",
+                   help="rbm, dbn: add the test log-likelihood by AIS to the metrics and report")
     p.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default=None,
                    help="dtype of the training products (default float32)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -204,6 +206,7 @@ def _run_train(args):
     params = {k: v for k, v in flags.items() if v is not None}
     params.update(_settings(args.set))
     config = merge_config(read_config(args.config) if args.config else None, model=args.model,
+                          log_likelihood=True if args.log_likelihood else None,
                           data=args.data, data_home=args.data_home, max_samples=args.max_samples,
                           seed=args.seed, device=args.device,
                           layers=_layers(args.layers) if args.layers else None, params=params)

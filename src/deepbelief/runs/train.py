@@ -6,6 +6,7 @@ A config is a flat table plus a ``[params]`` table of estimator parameters::
     data = "mnist"                # mnist | digits | mnist-sample | a labelled CSV file
     max_samples = 10000           # optional: the first N training images
     seed = 0
+    log_likelihood = true         # optional, RBM and DBN: test log-likelihood by AIS in the report
     [params]
     hidden_layer_sizes = [500, 500]
     n_iter = 10
@@ -22,13 +23,14 @@ import numpy as np
 
 from .._core.files import write_json
 from ..datasets import load_dataset
-from ..models import DBN, RBM, DBNClassifier, DeepAutoencoder, load
+from ..models import DBN, RBM, DBNClassifier, DeepAutoencoder, likelihood, load
+from ..models.stack import rbm_stack
 from ..viz.gallery import basic_pictures, model_pictures
 from .report import write_report
 from .rundir import staged_dir
 
 MODELS = {"rbm": RBM, "dbn": DBN, "classifier": DBNClassifier, "autoencoder": DeepAutoencoder}
-TOP_LEVEL = {"model", "data", "data_home", "max_samples", "seed", "device", "params"}
+TOP_LEVEL = {"model", "data", "data_home", "max_samples", "seed", "device", "params", "log_likelihood"}
 MODEL_FILE, CHECKPOINT = "model.safetensors", "checkpoint.safetensors"
 
 
@@ -55,7 +57,7 @@ def read_config(path):
 
 
 def merge_config(config=None, *, model=None, data=None, data_home=None, max_samples=None, seed=None,
-                 device=None, layers=None, params=None):
+                 device=None, layers=None, params=None, log_likelihood=None):
     """``config`` (from a file, or empty) overridden by the values given (None: keep the file's).
 
     ``layers`` are the sizes the user typed: an RBM's ``n_components`` (one number), a
@@ -65,7 +67,8 @@ def merge_config(config=None, *, model=None, data=None, data_home=None, max_samp
     config = dict(config or {})
     merged_params = dict(config.get("params") or {})
     for key, value in (("model", model), ("data", data), ("data_home", data_home),
-                       ("max_samples", max_samples), ("seed", seed), ("device", device)):
+                       ("max_samples", max_samples), ("seed", seed), ("device", device),
+                       ("log_likelihood", log_likelihood)):
         if value is not None:
             config[key] = value
     config.setdefault("model", "rbm")
@@ -156,6 +159,32 @@ def _test_metrics(model, kind, ds):
     return {"test_reconstruction_error_per_pixel": float(np.mean((recon - ds.X_test) ** 2))}
 
 
+def _log_likelihood_metrics(model, kind, ds, config):
+    """The test log-likelihood by AIS when the config asks (``log_likelihood = true``, or a number
+    of AIS betas): an estimate for an RBM, the variational bound for a DBN; binarized test set."""
+    asked = config.get("log_likelihood")
+    if not asked or kind not in ("rbm", "dbn"):
+        return {}
+    n_betas = None if asked is True else int(asked)
+    rbms = rbm_stack(model)
+    X = ds.X_test
+    if rbms[0].visible == "bernoulli":
+        X = likelihood.binarize(X, "sample", random_state=config.get("seed", 0))
+    top_data = X
+    for rbm in rbms[:-1]:
+        top_data = rbm.transform(top_data)
+    log_z = likelihood.rbm_log_partition(rbms[-1], top_data, n_betas=n_betas,
+                                         random_state=config.get("seed", 0))
+    if kind == "rbm":
+        value, what = likelihood.rbm_log_likelihood(model, X, log_z), "AIS estimate"
+    else:
+        value = likelihood.dbn_log_likelihood_bound(model, X, log_z, random_state=config.get("seed", 0))
+        what = "lower bound (AIS for the top RBM)"
+    return {"test_log_likelihood": float(value), "test_log_likelihood_kind": what,
+            "log_z": float(log_z), "log_z_3_sigma": [log_z.log_z_low, log_z.log_z_high],
+            "ais_betas": log_z.n_betas, "ais_runs": log_z.n_runs}
+
+
 def train_model(config, out_dir, overwrite=False, resume=False, report=True, verbose=1):
     """Train what ``config`` describes and write its run folder. Returns the metrics.
 
@@ -189,6 +218,7 @@ def train_model(config, out_dir, overwrite=False, resume=False, report=True, ver
         metrics["reconstruction_error_per_epoch"] = model.history_["reconstruction_error"]
         metrics["seconds_per_epoch"] = model.history_["time"]
     metrics.update(_test_metrics(model, kind, ds))
+    metrics.update(_log_likelihood_metrics(model, kind, ds, config))
     # An unfinished run's folder holds only its checkpoint, which the finished folder replaces;
     # if writing the folder fails, the checkpoint goes too: a failed run leaves nothing behind.
     leftover = out.is_dir() and {p.name for p in out.iterdir()} <= {CHECKPOINT}
