@@ -258,3 +258,17 @@ def test_a_run_report_includes_the_log_likelihood_when_asked(tmp_path):
     assert metrics["test_log_likelihood_kind"] == "AIS estimate" and metrics["ais_betas"] == 500
     assert metrics["log_z_3_sigma"][0] <= metrics["log_z"] <= metrics["log_z_3_sigma"][1]
     assert metrics["test_log_likelihood"] < 0 and "test_log_likelihood" in (out / "report.html").read_text()
+
+
+def test_train_resumes_an_interrupted_rbm_run(tmp_path):
+    from deepbelief import RBM
+
+    out = tmp_path / "rbm"
+    out.mkdir()
+    X = load_dataset("digits").X_train
+    RBM(8, n_iter=2, batch_size=100, random_state=0).fit(X).save(out / "checkpoint.safetensors")
+    assert main(["train", "--model", "rbm", "--data", "digits", "--epochs", "4", "--resume",
+                 "--out", str(out), "--quiet"]) == 0
+    model = load(out / "model.safetensors")
+    assert model.n_iter_ == 4 and model.n_components == 8
+    assert not (out / "checkpoint.safetensors").exists() and (out / "report.html").exists()

@@ -170,6 +170,8 @@ def _add_train(sub):
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="any estimator parameter, e.g. --set dropout=0.25 (repeatable)")
     p.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
+    p.add_argument("--resume", action="store_true",
+                   help="rbm: continue an interrupted run in --out from its checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     _common(p)
     p.set_defaults(run=_run_train)
@@ -210,7 +212,8 @@ def _run_train(args):
                           data=args.data, data_home=args.data_home, max_samples=args.max_samples,
                           seed=args.seed, device=args.device,
                           layers=_layers(args.layers) if args.layers else None, params=params)
-    m = train_model(config, args.out, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    m = train_model(config, args.out, overwrite=args.overwrite, resume=args.resume,
+                    verbose=0 if args.quiet else 1)
     shown = {k: v for k, v in m.items() if isinstance(v, (int, float, str))}
     for key, value in shown.items():
         print(f"{key}: {value}")
