@@ -13,7 +13,8 @@ from .._core.backend import DEVICE_CONSTRAINT, resolve_device
 from .._core.budget import resolve_n_iter
 from .._core.precision import PRECISIONS, compute_dtype
 from .._core.rbm_math import UNIT_TYPES
-from .dbn import DBN, expand_per_layer
+from ._layers import expand_per_layer
+from .dbn import DBN
 from .modelfile import SaveLoadMixin
 
 PRETRAIN_SETTINGS = ("pretrain_n_iter", "pretrain_learning_rate", "pretrain_momentum",

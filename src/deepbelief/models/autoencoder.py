@@ -15,7 +15,7 @@ from .._core.backend import RandomSource, check_unit_range, clip_unit_range, res
 from .._core.rbm_math import UNIT_TYPES
 from .._core.threads import limit_threads
 from ._finetuned import FineTunedNet
-from .dbn import layer_sizes
+from ._layers import layer_sizes
 from .modelfile import register
 
 

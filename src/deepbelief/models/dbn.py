@@ -13,6 +13,7 @@ from .._core.batches import LiftedRows, as_stream, check_stream, is_streamed
 from .._core.precision import PRECISIONS
 from .._core.rbm_math import UNIT_TYPES
 from . import likelihood
+from ._layers import expand_per_layer, layer_sizes
 from .modelfile import SaveLoadMixin, register
 from .rbm import RBM
 
@@ -22,52 +23,6 @@ AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.001}
 
 # Settings that may be given per RBM (a list with one entry per RBM) or once for all.
 PER_LAYER = ("hidden", "learning_rate", "n_iter", "momentum", "weight_decay")
-
-
-def layer_sizes(layers, n_features):
-    """Check a layer list against the data and return it as ints, ``None`` replaced by the width.
-
-    ``layers[0]`` is the number of input units; ``None`` there means "as many as X has features".
-    """
-    sizes = list(layers) if isinstance(layers, (list, tuple, np.ndarray)) else None
-    if sizes is None or len(sizes) < 2:
-        raise ValueError(
-            "layers must be a list of at least two layer sizes, input first "
-            f"(e.g. [{n_features}, 500, 500]), got {layers!r}."
-        )
-    if sizes[0] is None:
-        sizes[0] = n_features
-    bad = [s for s in sizes if not (isinstance(s, Integral) and s >= 1)]
-    if bad:
-        raise ValueError(f"layers must hold positive integers, got {layers!r}.")
-    if sizes[0] != n_features:
-        raise ValueError(
-            f"layers[0]={sizes[0]} but X has {n_features} features; set layers[0] to "
-            f"{n_features} (or None) or pass the right data."
-        )
-    return [int(s) for s in sizes]
-
-
-def expand_per_layer(name, value, n_rbms):
-    """One value per RBM: a list (or, except for momentum, a tuple) is per RBM, else repeated.
-
-    A tuple ``momentum`` is a (start, end) ramp shared by every RBM, as for ``RBM``.
-    """
-    per_layer = isinstance(value, (list, np.ndarray)) or (
-        isinstance(value, tuple) and not name.endswith("momentum")
-    )
-    if not per_layer:
-        return [value] * n_rbms
-    values = list(value)
-    if len(values) != n_rbms:
-        hint = ""
-        if name.endswith("momentum"):
-            hint = " (for a momentum ramp pass a tuple, e.g. (0.5, 0.9))"
-        raise ValueError(
-            f"{name} has {len(values)} entries but the network has {n_rbms} RBMs (one per "
-            f"hidden layer); give one value per RBM or a single value for all{hint}."
-        )
-    return values
 
 
 @register

@@ -1,7 +1,5 @@
 """The Restricted Boltzmann Machine as a scikit-learn transformer computed with PyTorch."""
 
-import sys
-import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,27 +12,26 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .._core import rbm_math as m
 from .._core.backend import (
     DEVICE_CONSTRAINT,
-    RandomSource,
     check_unit_range,
     clip_unit_range,
     resolve_device,
     to_numpy,
     to_tensor,
 )
-from .._core.batches import as_stream, batch_source, check_stream, column_mean, is_streamed
+from .._core.batches import as_stream, check_stream, column_mean, is_streamed
 from .._core.budget import AUTO_MIN_EPOCHS as PARTIAL_FIT_AUTO
 from .._core.budget import resolve_n_iter
-from .._core.cd import check_momentum, contrastive_divergence, momentum_schedule, momentum_step
-from .._core.precision import PRECISIONS, compute_dtype
-from .._core.progress import progress
+from .._core.cd import check_momentum
+from .._core.precision import PRECISIONS
 from .._core.threads import limit_threads
 from ._generative import GenerativeMixin
 from ._rbm_file import RBMFileMixin
+from ._rbm_training import RBMTrainingMixin
 from .modelfile import register
 
 
 @register
-class RBM(GenerativeMixin, RBMFileMixin, TransformerMixin, BaseEstimator):
+class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, BaseEstimator):
     """Restricted Boltzmann Machine trained with contrastive divergence (CD-k) or PCD.
 
     Parameters
@@ -268,115 +265,8 @@ class RBM(GenerativeMixin, RBMFileMixin, TransformerMixin, BaseEstimator):
         }
         self.n_iter_ = 0
 
-    def _train(self, X, n_epochs, callback, planned):
-        device = resolve_device(self.device)
-        dtype = compute_dtype(self.precision, device)
-        take = batch_source(X, device, dtype)
-        # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
-        W, b, c = (to_tensor(p, device).clone() for p in self._param_arrays())
-        params = (W, b, c)
-        velocity = (
-            [torch.zeros_like(p) for p in params]
-            if self._velocity is None
-            else [to_tensor(v, device).clone() for v in self._velocity]
-        )
-        persistent = None if self._persistent is None else to_tensor(self._persistent, device).to(dtype, copy=True)
-        n_samples = X.shape[0]
-        batch_size = min(self.batch_size, n_samples)
-        n_batches = -(-n_samples // batch_size)
-        epochs_before = self.n_iter_
-        # Ramp over the planned epochs whether they come from one fit or several calls; flat after.
-        total = max(planned, epochs_before + n_epochs)
-        ramp = momentum_schedule(self.momentum, planned)
-        schedule = (ramp + [ramp[-1]] * total)[epochs_before : epochs_before + n_epochs]
-        bar = progress(
-            total=n_epochs * n_batches, desc="RBM", unit="batch", verbose=self.verbose
-        )
-        with torch.inference_mode(), bar:
-            for e in range(n_epochs):
-                epoch = epochs_before + e
-                lr = self._epoch_learning_rate(epoch, planned)
-                mom = schedule[e]
-                start = time.perf_counter()
-                # A fresh stream per epoch, seeded from random_state_: the state at every epoch
-                # boundary is then all in random_state_, so a saved checkpoint resumes exactly.
-                source = RandomSource(self.random_state_, device)
-                order = source.permutation(n_samples)
-                errors = torch.empty(n_batches, device=device)
-                for i in range(n_batches):
-                    v0 = take(order[i * batch_size : (i + 1) * batch_size])
-                    persistent, errors[i] = self._update(
-                        v0, params, velocity, persistent, lr, mom, source, dtype
-                    )
-                    bar.update(1)
-                batch_errors = to_numpy(errors).astype(float).tolist()
-                if not (torch.isfinite(W).all() and np.all(np.isfinite(batch_errors))):
-                    raise FloatingPointError(
-                        f"RBM training diverged in epoch {epoch + 1} (weights or reconstruction "
-                        f"error became NaN or infinite): lower learning_rate (now "
-                        f"{self.learning_rate:g}) or momentum (now {mom:g})"
-                        + (
-                            "; gaussian units also need standardized data (zero mean, unit variance)."
-                            if "gaussian" in (self.visible, self.hidden)
-                            else "."
-                        )
-                    )
-                self._store(params, velocity, persistent)
-                self._record(epoch, batch_errors, time.perf_counter() - start, lr, mom, bar)
-                if callback is not None:
-                    callback(self, epoch)
-
-    def _epoch_learning_rate(self, epoch, planned):
-        if self.learning_rate_decay == "linear":
-            return self.learning_rate * max(0.0, 1.0 - epoch / planned)
-        return self.learning_rate * self.learning_rate_decay**epoch
-
-    def _update(self, v0, params, velocity, persistent, lr, mom, source, dtype=torch.float32):
-        """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
-        stats, persistent, error = self._statistics(v0, params, persistent, source, dtype)
-        momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty)
-        return persistent, error
-
-    def _statistics(self, v0, params, persistent, source, dtype=torch.float32):
-        # The products run in ``dtype`` on copies of the float32 parameters (no copy for float32).
-        return contrastive_divergence(
-            v0, *(p.to(dtype) for p in params), self.visible, self.hidden, self.k, source,
-            persistent=persistent, pcd=self.method == "pcd",
-        )
-
-    def _gradient(self, v0, params, persistent, source):
-        """The CD-k / PCD-k gradient for (W, b, c), batch-averaged, the chain state, the error."""
-        stats, persistent, error = self._statistics(v0, params, persistent, source)
-        return [stats.weight_gradient(), stats.grad_b, stats.grad_c], persistent, error
-
     def _param_arrays(self):
         return self.components_, self.intercept_visible_, self.intercept_hidden_
-
-    def _store(self, params, velocity, persistent):
-        W, b, c = (to_numpy(p) for p in params)
-        # On CPU the tensors share memory with these arrays; copying keeps that explicit.
-        self.components_ = np.array(W, dtype=np.float32)
-        self.intercept_visible_ = np.array(b, dtype=np.float32)
-        self.intercept_hidden_ = np.array(c, dtype=np.float32)
-        self._velocity = [np.array(to_numpy(v)) for v in velocity]
-        self._persistent = None if persistent is None else np.array(to_numpy(persistent.float()))
-
-    def _record(self, epoch, batch_errors, seconds, lr, mom, bar):
-        h = self.history_
-        h["epoch"].append(epoch + 1)
-        h["reconstruction_error"].append(float(np.mean(batch_errors)))
-        h["time"].append(seconds)
-        h["learning_rate"].append(lr)
-        h["momentum"].append(mom)
-        h["batch_reconstruction_error"].append(batch_errors)
-        self.n_iter_ = epoch + 1
-        bar.set_postfix(epoch=epoch + 1, recon=f"{h['reconstruction_error'][-1]:.4f}")
-        if self.verbose >= 2:
-            bar.write(
-                f"[RBM] epoch {epoch + 1}: reconstruction error "
-                f"{h['reconstruction_error'][-1]:.5f}, {seconds:.2f}s",
-                file=sys.stderr,
-            )
 
     # ------------------------------------------------------------- inference
     def _validate_X(self, X, reset=False, fitting=False):
