@@ -18,12 +18,13 @@ Recipe (defaults, the best measured): PCD-1 (100 persistent chains, one per batc
 The linear decay is run here by refitting with ``warm_start=True`` one epoch at a time with a
 new ``learning_rate``; ``RBM(learning_rate_decay="linear")`` is the same schedule in one fit.
 
-Result with ``--epochs 150`` (2 threads, machine otherwise idle, 2026-11-23): test log-probability
--86.95 nats (3 sigma of log Z: [-87.32, -86.34]), training images -84.30; log Z 501.41 +- 0.15;
+Result with ``--epochs 300`` (2 threads, machine otherwise idle, 2026-11-23): test log-probability
+-85.84 nats (3 sigma of log Z: [-86.24, -85.18]), training images -82.69; log Z 490.51 +- 0.16;
+training 16.1 min, AIS 39 s: better than the target. With ``--epochs 150``: -86.95 nats (3 sigma of log Z: [-87.32, -86.34]), training images -84.30; log Z 501.41 +- 0.15;
 training 7.4 min, AIS 33 s. With 40 epochs (the default; 1 thread on a shared 2-core machine,
 load about 10): test log-probability -91.58 nats
 (3 sigma of log Z: [-92.17, -89.95]), training images -90.41; log Z 495.37 +- 0.27; training
-16.6 min, AIS 130 s. Longer training keeps paying: 150 epochs come within 0.6 nats of the target.
+16.6 min, AIS 130 s.
 
 ``--dbn`` also trains a 500-2000 RBM on the first RBM's hidden probabilities (same recipe,
 ``--dbn-epochs``) and prints the variational lower bound on log p(v) of the 784-500-2000 DBN
