@@ -14,14 +14,15 @@ log-probability is the mean over the 10,000 test images of -F(v) - log Z, given 
 from log Z's +-3 sigma.
 
 Recipe (defaults, the best measured): PCD-1 (100 persistent chains, one per batch row), batch
-100, learning rate 0.05 decaying linearly to 0 over 40 epochs, no momentum, weight decay 2e-4.
+100, learning rate 0.05 decaying linearly to 0 over 300 epochs, no momentum, weight decay 2e-4.
 The linear decay is run here by refitting with ``warm_start=True`` one epoch at a time with a
 new ``learning_rate``; ``RBM(learning_rate_decay="linear")`` is the same schedule in one fit.
 
-Result with ``--epochs 300`` (2 threads, machine otherwise idle, 2026-11-23): test log-probability
--85.84 nats (3 sigma of log Z: [-86.24, -85.18]), training images -82.69; log Z 490.51 +- 0.16;
-training 16.1 min, AIS 39 s: better than the target. With ``--epochs 150``: -86.95 nats (3 sigma of log Z: [-87.32, -86.34]), training images -84.30; log Z 501.41 +- 0.15;
-training 7.4 min, AIS 33 s. With 40 epochs (the default; 1 thread on a shared 2-core machine,
+Result with the defaults, 300 epochs (2 threads, machine otherwise idle, 2026-11-23): test
+log-probability -85.84 nats (3 sigma of log Z: [-86.24, -85.18]), training images -82.69; log Z
+490.51 +- 0.16; training 16.1 min, AIS 39 s: better than the target. With ``--epochs 150``: -86.95
+nats (3 sigma of log Z: [-87.32, -86.34]), training images -84.30; log Z 501.41 +- 0.15; training
+7.4 min, AIS 33 s. With 40 epochs (1 thread on a shared 2-core machine,
 load about 10): test log-probability -91.58 nats
 (3 sigma of log Z: [-92.17, -89.95]), training images -90.41; log Z 495.37 +- 0.27; training
 16.6 min, AIS 130 s.
@@ -56,7 +57,7 @@ agrees with it. Full runs (60,000 images, standard AIS, 100 runs):
     PCD-1, lr 0.01, momentum 0.5 -> 0.9 (5 epochs), 50 epochs: -97.00 (3 sigma [-97.64,
         -94.67]), log Z 277.59 +- 0.30, training 22.9 min; 2,000 betas said -91.63 and 58,001
         betas x 20 runs -97.84 (log Z 278.43): converged to about a nat.
-    PCD-1, lr 0.05, no momentum, 40 epochs: -91.58 (the default above). Other estimates of
+    PCD-1, lr 0.05, no momentum, 40 epochs: -91.58 (the recipe above, shorter). Other estimates of
         its log Z: standard schedule with another seed 495.09 +- 0.35 (-91.30); 58,001 betas x
         20 runs 494.96 +- 0.15 (-91.17); 2,000 betas 493.34 (-89.55): converged to half a nat.
         Its samples from noise (``sample(100, 1000)``) are digits: a logistic regression
@@ -66,7 +67,7 @@ Paper figures used (Salakhutdinov & Murray 2008, binarized MNIST, test log-proba
 image): RBM with 500 hidden units trained with CD-25, -86.34; DBN 784-500-2000, lower bound
 -86.22. (Their CD-1 and CD-3 rows are not quoted: they could not be checked against the paper.)
 
-    python bench/rbm_likelihood.py [--quick] [--method pcd] [--k 1] [--epochs 40]
+    python bench/rbm_likelihood.py [--quick] [--method pcd] [--k 1] [--epochs 300]
         [--learning-rate 0.05] [--decay 2e-4] [--n-components 500] [--train-size N]
         [--dbn] [--save-model FILE] [--load-model FILE] [--out result.json]
 """
@@ -92,7 +93,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--method", default="pcd", choices=["cd", "pcd"])
     p.add_argument("--k", type=int, default=1, help="Gibbs steps per update")
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--learning-rate", type=float, default=0.05,
                    help="starting learning rate, decayed linearly to --final-learning-rate")
     p.add_argument("--final-learning-rate", type=float, default=0.0)
