@@ -37,6 +37,8 @@ import time
 
 import numpy as np
 
+from _common import write_result
+
 MODES = ("memory", "memmap")
 
 
@@ -202,10 +204,7 @@ def main(argv=None):
         "memmap": memmap,
     }
     print(json.dumps({k: v for k, v in result.items() if k not in MODES}, indent=1))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    return write_result(args, result)
 
 
 if __name__ == "__main__":

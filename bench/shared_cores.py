@@ -9,16 +9,18 @@ on the CLI) scopes a limit to the fit. Prints the seconds of each fit, and one f
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 
+from _common import write_result
+
 CHILD = """
 import sys, time
 from deepbelief import RBM
 from deepbelief.datasets import load_mnist
+
 X = load_mnist(verbose=0).X_train[:int(sys.argv[1])]
 n_jobs = None if sys.argv[2] == "None" else int(sys.argv[2])
 rbm = RBM(500, n_iter=1, batch_size=100, random_state=0, device="cpu", n_jobs=n_jobs)
@@ -48,10 +50,7 @@ def main(argv=None):
                             ("two at once, n_jobs=1", 2, 1)):
         result[name] = run(n, args.images, n_jobs)
         print(f"{name}: " + ", ".join(f"{s:.2f} s" for s in result[name]), flush=True)
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    return write_result(args, result)
 
 
 if __name__ == "__main__":
