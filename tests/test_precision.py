@@ -123,3 +123,19 @@ def test_bfloat16_fine_tuned_classifier_matches_float32_on_the_digits():
     again = DBNClassifier((64,), pretrain_n_iter=20, random_state=0, device="cpu",
                           precision="bfloat16").fit(X_tr, y_tr)
     assert again.score(X_te, y_te) == scores["bfloat16"]  # same seed, same precision, same model
+
+
+def test_bfloat16_bernoulli_draws_are_unbiased_to_two_to_the_minus_16():
+    source = RandomSource(0, "cpu")
+    # 0 and 1 are never and always on; a bfloat16 probability is hit within sampling noise.
+    p = torch.tensor([0.0, 1.0, 2.0**-12, 0.3, 0.75], dtype=torch.bfloat16).repeat(400_000, 1)
+    states = source.bernoulli(p)
+    assert states.dtype == torch.bfloat16 and states.shape == p.shape
+    assert set(torch.unique(states.float()).tolist()) == {0.0, 1.0}
+    means = states.double().mean(0).numpy()
+    assert means[0] == 0.0 and means[1] == 1.0
+    target = p[0].double().numpy()
+    sigma = np.sqrt(target * (1 - target) / len(p))
+    np.testing.assert_array_less(np.abs(means - target)[2:], 5 * sigma[2:] + 2.0**-17)
+    # The same seed gives the same states.
+    np.testing.assert_array_equal(RandomSource(0, "cpu").bernoulli(p).float().numpy(), states.float().numpy())

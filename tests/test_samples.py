@@ -38,8 +38,10 @@ def two_prototypes(n_samples=600, noise=0.1, seed=0):
 
 def test_pcd_model_samples_follow_its_exact_distribution():
     X = two_prototypes()
-    rbm = RBM(N_HID, method="pcd", learning_rate=0.05, batch_size=20, n_iter=30, momentum=0.5,
-              random_state=0, device="cpu").fit(X)
+    # PCD converges when its learning rate decays: with a flat rate and 30 epochs the distance
+    # below ranged over 0.08-0.54 across seeds 0-7, with this recipe over 0.08-0.13.
+    rbm = RBM(N_HID, method="pcd", learning_rate=0.05, learning_rate_decay="linear", batch_size=20,
+              n_iter=100, momentum=0.5, random_state=0, device="cpu").fit(X)
     p_v = exact_visible_distribution(rbm)
     data = histogram(X)
     # PCD learned the bimodal data: the model is far closer to it than a uniform model.

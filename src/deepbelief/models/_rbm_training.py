@@ -23,6 +23,9 @@ class RBMTrainingMixin:
         # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
         W, b, c = (to_tensor(p, device).clone() for p in self._param_arrays())
         params = (W, b, c)
+        # The products read a copy in the compute dtype, refreshed after each update (for
+        # float32 the parameters themselves).
+        shadow = params if dtype == W.dtype else tuple(p.to(dtype) for p in params)
         velocity = (
             [torch.zeros_like(p) for p in params]
             if self._velocity is None
@@ -54,7 +57,7 @@ class RBMTrainingMixin:
                 for i in range(n_batches):
                     v0 = take(order[i * batch_size : (i + 1) * batch_size])
                     persistent, errors[i] = self._update(
-                        v0, params, velocity, persistent, lr, mom, source, dtype
+                        v0, params, velocity, persistent, lr, mom, source, shadow
                     )
                     bar.update(1)
                 batch_errors = to_numpy(errors).astype(float).tolist()
@@ -79,16 +82,24 @@ class RBMTrainingMixin:
             return self.learning_rate * max(0.0, 1.0 - epoch / planned)
         return self.learning_rate * self.learning_rate_decay**epoch
 
-    def _update(self, v0, params, velocity, persistent, lr, mom, source, dtype=torch.float32):
-        """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error."""
-        stats, persistent, error = self._statistics(v0, params, persistent, source, dtype)
+    def _update(self, v0, params, velocity, persistent, lr, mom, source, shadow):
+        """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error.
+
+        ``shadow`` holds the parameters in the compute dtype (``params`` itself for float32).
+        """
+        stats, persistent, error = self._statistics(v0, shadow, persistent, source)
         momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty)
+        if shadow is not params:
+            for low, p in zip(shadow, params):
+                low.copy_(p)
         return persistent, error
 
-    def _statistics(self, v0, params, persistent, source, dtype=torch.float32):
-        # The products run in ``dtype`` on copies of the float32 parameters (no copy for float32).
+    def _statistics(self, v0, params, persistent, source, dtype=None):
+        # The products run in ``dtype`` (default: that of ``params``) on copies of the parameters.
+        if dtype is not None:
+            params = [p.to(dtype) for p in params]
         return contrastive_divergence(
-            v0, *(p.to(dtype) for p in params), self.visible, self.hidden, self.k, source,
+            v0, *params, self.visible, self.hidden, self.k, source,
             persistent=persistent, pcd=self.method == "pcd",
         )
 
