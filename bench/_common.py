@@ -1,6 +1,8 @@
 """What the benchmark scripts share: the common flags, thread setup and writing the result."""
 
 import json
+import os
+import time
 
 import torch
 
@@ -19,6 +21,8 @@ def add_common_args(parser, pretrain=True):
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice; 1 is steadier when busy)")
+    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "auto"],
+                        help="the dtype of the products of training (the models' precision=)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--out", default=None, help="write the result as JSON to this file")
@@ -35,6 +39,7 @@ def model_params(args):
         "batch_size": 100,
         "random_state": args.seed,
         "device": args.device,
+        "precision": args.precision,
         "verbose": args.verbose,
     }
 
@@ -45,6 +50,9 @@ def set_threads(args):
 
 
 def write_result(args, result):
+    """Stamp the result with the date and load and write it to ``--out``."""
+    result.setdefault("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    result.setdefault("load_average_1min_at_end", round(os.getloadavg()[0], 2))
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)
