@@ -83,3 +83,26 @@ def test_rbm_likelihood(monkeypatch, tmp_path):
     assert low <= result["test_log_probability"] <= high < 0
     assert result["log_z_3sigma"][0] <= result["log_z"] <= result["log_z_3sigma"][1]
     assert result["dbn"]["layers"] == [784, 50, 100] and result["dbn"]["test_lower_bound"] < 0
+
+
+def test_memmap_throughput(monkeypatch, tmp_path):
+    out = tmp_path / "result.json"
+    result = load_script("memmap_throughput", monkeypatch).main(
+        ["--rows", "3000", "--hidden", "50", "--threads", "1", "--dir", str(tmp_path), "--out", str(out)])
+    assert json.loads(out.read_text())["benchmark"] == "memmap_throughput"
+    assert result["rows"] == 3000 and result["memmap"]["rows"] == 3000
+    assert result["same_model"]  # streamed from the file or from memory: the same weights
+
+
+def test_shared_cores(monkeypatch, tmp_path):
+    result = load_script("shared_cores", monkeypatch).main(["--images", "300", "--out", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(result))
+    for threads in ("default threads", "n_jobs=1"):
+        assert len(result[f"one alone, {threads}"]) == 1 and len(result[f"two at once, {threads}"]) == 2
+        assert all(s > 0 for s in result[f"two at once, {threads}"])
+
+
+def test_seed000_pipeline(monkeypatch, tmp_path):
+    result = load_script("seed000_pipeline", monkeypatch).main(["--out", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(result))
+    assert result["deepbelief"] > result["raw pixels"] and result["deepbelief defaults"] > result["raw pixels"]
