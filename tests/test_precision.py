@@ -139,3 +139,15 @@ def test_bfloat16_bernoulli_draws_are_unbiased_to_two_to_the_minus_16():
     np.testing.assert_array_less(np.abs(means - target)[2:], 5 * sigma[2:] + 2.0**-17)
     # The same seed gives the same states.
     np.testing.assert_array_equal(RandomSource(0, "cpu").bernoulli(p).float().numpy(), states.float().numpy())
+
+
+def test_float32_uniforms_are_numpys_own_bit_for_bit():
+    # A fresh source draws exactly Generator(SFC64(seed)).random(dtype=float32), the numbers the
+    # float32 path drew before they were cut from raw words.
+    source = RandomSource(7, "cpu")
+    seed = int(np.random.RandomState(7).randint(np.iinfo(np.int32).max))
+    reference = np.random.Generator(np.random.SFC64(seed))
+    for shape in [(100, 500), (3, 4), (10, 784)]:
+        u = source.uniform(shape)
+        assert u.dtype == torch.float32 and tuple(u.shape) == shape
+        np.testing.assert_array_equal(u.numpy(), reference.random(shape, dtype=np.float32))
