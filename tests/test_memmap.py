@@ -12,6 +12,15 @@ from deepbelief._core.batches import ArrayRows, LiftedRows, column_mean
 PARAMS = ("components_", "intercept_visible_", "intercept_hidden_")
 
 
+def _traced_peak(fit):
+    """``fit()``'s result and the peak of the NumPy (Python) memory traced while it ran."""
+    tracemalloc.start()
+    try:
+        return fit(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _memmap(tmp_path, X, name="X.npy"):
     np.save(tmp_path / name, X)
     return np.load(tmp_path / name, mmap_mode="r")  # a read-only np.memmap
@@ -31,12 +40,7 @@ def test_fit_from_memmap_holds_a_fraction_of_the_array_and_equals_the_in_memory_
     M = _memmap(tmp_path, X)
     del X
     settings = dict(n_components=16, batch_size=500, n_iter=2, random_state=3)
-    tracemalloc.start()
-    try:
-        streamed = RBM(**settings).fit(M)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    streamed, peak = _traced_peak(lambda: RBM(**settings).fit(M))
     assert peak < 12 * 2**20, f"peak traced memory {peak / 2**20:.1f} MB"
     in_memory = RBM(**settings).fit(np.array(M))
     for name in PARAMS:  # the same rows in the same order through the same products
@@ -52,12 +56,7 @@ def test_the_in_memory_path_of_the_same_rows_breaks_that_bound(tmp_path):
     M = _memmap(tmp_path, _binary(120_000, 100))
     view = np.asarray(M)
     assert not isinstance(view, np.memmap)
-    tracemalloc.start()
-    try:
-        RBM(16, batch_size=500, n_iter=1, random_state=3).fit(view)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, peak = _traced_peak(lambda: RBM(16, batch_size=500, n_iter=1, random_state=3).fit(view))
     assert peak >= M.nbytes
 
 
@@ -165,12 +164,7 @@ def test_dbn_from_memmap_holds_a_fraction_of_the_array(tmp_path):
     # 60,000 x 100 float32 = 24 MB; the upper RBM's data (60,000 x 32 hidden means) is never
     # stored either: the traced peak stays under the 12 MB of the RBM test above.
     M = _memmap(tmp_path, _binary(60_000, 100, seed=9))
-    tracemalloc.start()
-    try:
-        DBN([100, 32, 16], n_iter=1, batch_size=500, random_state=0).fit(M)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, peak = _traced_peak(lambda: DBN([100, 32, 16], n_iter=1, batch_size=500, random_state=0).fit(M))
     assert peak < 12 * 2**20, f"peak traced memory {peak / 2**20:.1f} MB"
 
 
@@ -178,10 +172,5 @@ def test_in_memory_fit_makes_no_float64_copy_for_the_mean():
     # The visible biases start from the column means, now summed in chunks: a float32 array
     # is used in place (validation, to_tensor), so nothing near its 24 MB is allocated.
     X = _binary(60_000, 100, seed=10)
-    tracemalloc.start()
-    try:
-        RBM(8, batch_size=1000, n_iter=1, random_state=0).fit(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, peak = _traced_peak(lambda: RBM(8, batch_size=1000, n_iter=1, random_state=0).fit(X))
     assert peak < X.nbytes / 2, f"peak traced memory {peak / 2**20:.1f} MB"
