@@ -1,5 +1,6 @@
 """Where torch meets the NumPy-facing API: devices, generators, input checks."""
 
+import math
 import re
 
 import numpy as np
@@ -68,6 +69,7 @@ class RandomSource:
         self.device = torch.device(device)
         if self.device.type == "cpu":
             self._numpy = np.random.Generator(np.random.SFC64(seed))
+            self._scratch = {}
         else:
             self._torch = torch.Generator(device=self.device)
             self._torch.manual_seed(seed)
@@ -85,16 +87,26 @@ class RandomSource:
         per_word = 8 // np.dtype(dtype).itemsize
         return self._numpy.bit_generator.random_raw(-(-n // per_word)).view(dtype)[:n]
 
-    def _uniform_float32(self, shape):
+    def _uniform_float32(self, shape, out=None):
         """NumPy's own float32 uniforms, ``(k >> 8) / 2^24`` for 32-bit ``k``, bit for bit.
 
         Made here from raw words because NumPy's loop takes a function call per number: 126
         against 162 us for a 100 x 784 draw. The streams are identical whenever every draw has
         an even size (NumPy would keep the spare half-word of an odd one for the next draw).
         """
-        k = self._raw(int(np.prod(shape)), np.uint32)
+        k = self._raw(math.prod(shape), np.uint32).reshape(shape)
         k >>= 8
-        return np.multiply(k, np.float32(2.0**-24), dtype=np.float32).reshape(shape)
+        return np.multiply(k, np.float32(2.0**-24), out=out, dtype=np.float32)
+
+    def _scratch_float32(self, shape, slot=0):
+        """A float32 buffer of ``shape`` for numbers used at once, as a NumPy array and a tensor
+        on the same memory, kept across draws: a fresh batch-sized buffer per draw costs the
+        allocator's time and, for new memory, page faults."""
+        key = (tuple(shape), slot)
+        if key not in self._scratch:
+            array = np.empty(key[0], dtype=np.float32)
+            self._scratch[key] = (array, torch.from_numpy(array))
+        return self._scratch[key]
 
     def normal(self, shape, dtype=torch.float32):
         if self.device.type == "cpu":
@@ -102,14 +114,20 @@ class RandomSource:
             return torch.from_numpy(self._numpy.standard_normal(shape, dtype=np_dtype)).to(dtype)
         return torch.randn(shape, generator=self._torch, device=self.device, dtype=dtype)
 
-    def bernoulli(self, p):
-        """0/1 states with P(1) = ``p``, as a new tensor of p's shape and dtype."""
-        if self.device.type == "cpu" and p.dtype in (torch.bfloat16, torch.float16):
-            return self._bernoulli_16bit(p)
-        u = self.uniform(p.shape, p.dtype)
-        return torch.lt(u, p, out=u)
+    def bernoulli(self, p, out=None):
+        """0/1 states with P(1) = ``p``, in p's dtype: into ``out`` if given, else a new tensor."""
+        if self.device.type != "cpu" or p.dtype == torch.float64:
+            u = self.uniform(p.shape, p.dtype)
+            return torch.lt(u, p, out=u if out is None else out)
+        if out is None:
+            out = torch.empty_like(p)
+        if p.dtype in (torch.bfloat16, torch.float16):
+            return self._bernoulli_16bit(p, out)
+        array, u = self._scratch_float32(p.shape)
+        self._uniform_float32(p.shape, out=array)
+        return torch.lt(u, p, out=out)
 
-    def _bernoulli_16bit(self, p):
+    def _bernoulli_16bit(self, p, out):
         """Bernoulli draws for 16-bit probabilities from 16-bit uniforms, four per raw word.
 
         ``u = (k + 1/2) / 2^16`` for a uniform 16-bit ``k`` is exact in float32, and the
@@ -118,9 +136,11 @@ class RandomSource:
         of the random words of float32 uniforms and skips their rounding to bfloat16: 73 + 104
         against 178 + 209 us for the 100 x 500 and 100 x 784 draws of a CD-1 step (2 threads).
         """
-        u = np.add(self._raw(p.numel(), np.uint16), np.float32(0.5), dtype=np.float32)
-        u *= np.float32(2.0**-16)
-        return torch.lt(torch.from_numpy(u).view(p.shape), p, out=torch.empty_like(p))
+        array, u = self._scratch_float32(p.shape)
+        array[...] = self._raw(p.numel(), np.uint16).reshape(array.shape)
+        array += np.float32(0.5)
+        array *= np.float32(2.0**-16)
+        return torch.lt(u, self._scratch_float32(p.shape, slot=1)[1].copy_(p), out=out)
 
     def permutation(self, n):
         if self.device.type == "cpu":

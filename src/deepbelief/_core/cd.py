@@ -4,7 +4,6 @@ from numbers import Real
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 
 from . import rbm_math as m
 
@@ -37,42 +36,112 @@ class Statistics(NamedTuple):
     grad_b: torch.Tensor  # (V,)
     grad_c: torch.Tensor  # (H,)
     n: int
+    work: "Workspace | None" = None  # buffers for the product ``A^T B`` in a reduced precision
 
     def weight_gradient(self):
         """<h v>_data - <h v>_model, shape (H, V), float32."""
-        return (self.A.T @ self.B).float().div_(self.n)
+        return self.product32().div_(self.n)
+
+    def product32(self):
+        """``A^T B`` in float32: for reduced-precision A and B, their product rounded to float32
+        (no CPU kernel accumulates it straight into float32), in the workspace's buffers."""
+        if self.A.dtype == torch.float32:
+            return self.A.T @ self.B
+        if self.work is None:
+            return (self.A.T @ self.B).float()
+        low, high = self.work.product_buffers()
+        return high.copy_(torch.mm(self.A.T, self.B, out=low))
 
 
-def contrastive_divergence(v0, W, b, c, visible, hidden, k, source, persistent=None, pcd=False):
+class Workspace:
+    """The buffers of CD steps on batches of up to ``batch_size`` rows, reused batch after batch.
+
+    A step writes its data rows and chain states straight into the two operands of the weight
+    gradient (``B = [v0; vk]``, ``A = [E[h0 | v0]; -E[hk | vk]]``), so a step allocates no
+    batch-sized tensor and needs no concatenation. Write a batch's rows into ``data(n)``.
+    Under the torch profiler, fresh (500, 784) float32 temporaries took 0.2-2 ms a step on
+    this project's shared 2-core machine, against about 20 us for a copy into a kept buffer.
+    """
+
+    def __init__(self, batch_size, n_visible, n_hidden, dtype, device):
+        def new(*shape):
+            return torch.empty(shape, dtype=dtype, device=device)
+
+        self.A = new(2 * batch_size, n_hidden)
+        self.B = new(2 * batch_size, n_visible)
+        self.h0 = new(batch_size, n_hidden)
+        self.v1_mean = new(batch_size, n_visible)
+        self.diff = new(batch_size, n_visible)
+        self._shape = (n_hidden, n_visible)
+        self._product = None
+
+    def data(self, n):
+        return self.B[:n]
+
+    def product_buffers(self):
+        """An (H, V) buffer in the compute dtype and one in float32, made on first use."""
+        if self._product is None:
+            low = torch.empty(self._shape, dtype=self.A.dtype, device=self.A.device)
+            self._product = (low, torch.empty_like(low, dtype=torch.float32))
+        return self._product
+
+    def float32(self, name, rows):
+        """The first ``rows`` rows of buffer ``A`` or ``B`` in float32: a copy into a float32
+        buffer of our own for reduced precision (torch would allocate one for each cast)."""
+        buffer = getattr(self, name)[:rows]
+        if buffer.dtype == torch.float32:
+            return buffer
+        mirror = getattr(self, "_" + name + "32", None)
+        if mirror is None:
+            mirror = torch.empty_like(getattr(self, name), dtype=torch.float32)
+            setattr(self, "_" + name + "32", mirror)
+        return mirror[:rows].copy_(buffer)
+
+
+def contrastive_divergence(
+    v0, W, b, c, visible, hidden, k, source, persistent=None, pcd=False, work=None
+):
     """CD-k (or PCD-k) estimate of the log-likelihood gradient, averaged over the batch.
 
     Returns the ``Statistics`` of the gradient, the persistent chain's hidden states (PCD; one
     chain per batch row, kept across batches) and the batch's reconstruction error (mean
-    squared error per pixel of v -> h -> v).
+    squared error per pixel of v -> h -> v). With a ``Workspace`` (whose ``data(n)`` should
+    hold ``v0`` already) the statistics are views of its buffers, valid until the next step.
     """
     n = v0.shape[0]
-    h0_mean = m.mean_hiddens(v0, W, c, hidden)  # (B, H)
-    h0 = m.sample_units(h0_mean, hidden, source)
-    v1_mean = m.mean_visibles(h0, W, b, visible)  # (B, V): the reconstruction
-    error = F.mse_loss(v1_mean.float(), v0.float())
+    if work is None:
+        work = Workspace(n, W.shape[1], W.shape[0], v0.dtype, v0.device)
+    A, B = work.A[: 2 * n], work.B[: 2 * n]
+    if v0.data_ptr() != B.data_ptr():
+        B[:n] = v0
+    v0 = B[:n]
+    h0_mean = m.mean_hiddens(v0, W, c, hidden, out=A[:n])  # (B, H)
+    h0 = m.sample_units(h0_mean, hidden, source, out=work.h0[:n])
+    v1_mean = m.mean_visibles(h0, W, b, visible, out=work.v1_mean[:n])  # the reconstruction
+    # The mean squared error, as F.mse_loss computes it, in buffers of our own; for reduced
+    # precision the difference and its square are rounded to it (a reported figure only).
+    error = torch.sub(v1_mean, v0, out=work.diff[:n]).square_().mean(dtype=torch.float32)
+    chain_out = dict(v_out=B[n:], h_mean_out=A[n:])
     if pcd:
         # A short last batch runs the first n chains.
         if persistent is None or persistent.shape[0] < n:
             persistent = h0.clone()
-        vk, hk_mean, hk = m.gibbs_chain(persistent[:n], W, b, c, visible, hidden, k, source)
+        _, _, hk = m.gibbs_chain(persistent[:n], W, b, c, visible, hidden, k, source, **chain_out)
         persistent[:n] = hk
     else:
         # CD's chain starts at the reconstruction already computed for the error.
-        vk, hk_mean, _ = m.gibbs_chain(
-            h0, W, b, c, visible, hidden, k, source, sample_last=False, first_v_mean=v1_mean
+        m.gibbs_chain(
+            h0, W, b, c, visible, hidden, k, source, sample_last=False, first_v_mean=v1_mean,
+            **chain_out,
         )
-    # Sums in float32 whatever the products ran in (a no-op cast for float32 batches).
-    f32 = torch.float32
-    grad_b = (v0.sum(0, dtype=f32) - vk.sum(0, dtype=f32)).div_(n)
-    grad_c = (h0_mean.sum(0, dtype=f32) - hk_mean.sum(0, dtype=f32)).div_(n)
-    # One product with K = 2B runs faster than two with K = B accumulating into the output.
-    stats = Statistics(torch.cat([h0_mean, hk_mean.neg_()]), torch.cat([v0, vk]), grad_b, grad_c, n)
-    return stats, persistent, error
+    # Sums in float32 whatever the products ran in (a no-op cast for float32 batches); one
+    # reduction over the stacked halves adds in the same order as one per half.
+    sums_v = work.float32("B", 2 * n).view(2, n, -1).sum(1)
+    sums_h = work.float32("A", 2 * n).view(2, n, -1).sum(1)
+    grad_b = sums_v[0].sub_(sums_v[1]).div_(n)
+    grad_c = sums_h[0].sub_(sums_h[1]).div_(n)
+    A[n:].neg_()  # the weight gradient A^T B is then one product with K = 2B
+    return Statistics(A, B, grad_b, grad_c, n, work), persistent, error
 
 
 def momentum_step(params, velocity, stats, lr, mom, weight_decay=0.0, penalty="l2"):
@@ -86,7 +155,7 @@ def momentum_step(params, velocity, stats, lr, mom, weight_decay=0.0, penalty="l
     if stats.A.dtype == vel_W.dtype:
         vel_W.addmm_(stats.A.T, stats.B, beta=mom, alpha=lr / stats.n)
     else:  # a bfloat16 product, added into the float32 velocity
-        vel_W.mul_(mom).add_(stats.A.T @ stats.B, alpha=lr / stats.n)
+        vel_W.mul_(mom).add_(stats.product32(), alpha=lr / stats.n)
     if weight_decay:
         vel_W.sub_(W if penalty == "l2" else torch.sign(W), alpha=lr * weight_decay)
     vel_b.mul_(mom).add_(stats.grad_b, alpha=lr)

@@ -18,30 +18,32 @@ import torch.nn.functional as F
 UNIT_TYPES = ("bernoulli", "gaussian")
 
 
-def mean_hiddens(v, W, c, hidden):
+def mean_hiddens(v, W, c, hidden, out=None):
     """E[h | v]: sigmoid of the input for Bernoulli units, the input itself for Gaussian."""
-    x = torch.addmm(c, v, W.T)  # (B, n_hidden)
+    x = torch.addmm(c, v, W.T, out=out)  # (B, n_hidden)
     return torch.sigmoid_(x) if hidden == "bernoulli" else x
 
 
-def mean_visibles(h, W, b, visible):
+def mean_visibles(h, W, b, visible, out=None):
     """E[v | h]: sigmoid of the input for Bernoulli units, the input itself for Gaussian."""
-    x = torch.addmm(b, h, W)  # (B, n_visible)
+    x = torch.addmm(b, h, W, out=out)  # (B, n_visible)
     return torch.sigmoid_(x) if visible == "bernoulli" else x
 
 
-def sample_units(mean, kind, source):
+def sample_units(mean, kind, source, out=None):
     """Draw states given their means: Bernoulli coin flips or unit-variance Gaussian noise.
 
-    ``source`` is a ``_backend.RandomSource`` (or a ``torch.Generator``).
+    ``source`` is a ``_backend.RandomSource`` (or a ``torch.Generator``). The states go to
+    ``out`` if given (a tensor of mean's shape and dtype), else to a new tensor.
     """
     if isinstance(source, torch.Generator):
         if kind == "bernoulli":
-            return torch.bernoulli(mean, generator=source)
-        return torch.randn(mean.shape, generator=source, device=mean.device, dtype=mean.dtype).add_(mean)
+            return torch.bernoulli(mean, generator=source, out=out)
+        noise = torch.randn(mean.shape, generator=source, device=mean.device, dtype=mean.dtype)
+        return torch.add(noise, mean, out=out)
     if kind == "bernoulli":
-        return source.bernoulli(mean)
-    return source.normal(mean.shape, mean.dtype).to(mean.device).add_(mean)
+        return source.bernoulli(mean, out=out)
+    return torch.add(source.normal(mean.shape, mean.dtype).to(mean.device), mean, out=out)
 
 
 def free_energy(v, W, b, c, visible, hidden):
@@ -60,19 +62,24 @@ def free_energy(v, W, b, c, visible, hidden):
     return vis + hid
 
 
-def gibbs_chain(h, W, b, c, visible, hidden, n_steps, source, sample_last=True, first_v_mean=None):
+def gibbs_chain(
+    h, W, b, c, visible, hidden, n_steps, source, sample_last=True, first_v_mean=None,
+    v_out=None, h_mean_out=None,
+):
     """Run ``n_steps`` of h -> v -> h from hidden states ``h``.
 
     Returns the last visible sample, the mean of the last hiddens given it, and a sample of them
     (``None`` when ``sample_last`` is false: CD-k does not need it, and it costs random numbers).
     ``first_v_mean``, if the caller already has E[v | h], saves the first step's product.
+    ``v_out`` and ``h_mean_out``, if given, receive the last visible sample and hidden mean.
     """
     v = h_mean = None
     for step in range(n_steps):
+        last = step == n_steps - 1
         v_mean = first_v_mean if step == 0 and first_v_mean is not None else mean_visibles(h, W, b, visible)
-        v = sample_units(v_mean, visible, source)
-        h_mean = mean_hiddens(v, W, c, hidden)
-        h = sample_units(h_mean, hidden, source) if sample_last or step < n_steps - 1 else None
+        v = sample_units(v_mean, visible, source, out=v_out if last else None)
+        h_mean = mean_hiddens(v, W, c, hidden, out=h_mean_out if last else None)
+        h = sample_units(h_mean, hidden, source) if sample_last or not last else None
     return v, h_mean, h
 
 

@@ -8,7 +8,7 @@ import torch
 
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
 from .._core.batches import batch_source
-from .._core.cd import contrastive_divergence, momentum_schedule, momentum_step
+from .._core.cd import Workspace, contrastive_divergence, momentum_schedule, momentum_step
 from .._core.precision import compute_dtype
 from .._core.progress import progress
 
@@ -35,6 +35,7 @@ class RBMTrainingMixin:
         n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
+        work = Workspace(batch_size, W.shape[1], W.shape[0], dtype, device)
         epochs_before = self.n_iter_
         # Ramp over the planned epochs whether they come from one fit or several calls; flat after.
         total = max(planned, epochs_before + n_epochs)
@@ -55,9 +56,10 @@ class RBMTrainingMixin:
                 order = source.permutation(n_samples)
                 errors = torch.empty(n_batches, device=device)
                 for i in range(n_batches):
-                    v0 = take(order[i * batch_size : (i + 1) * batch_size])
+                    index = order[i * batch_size : (i + 1) * batch_size]
+                    v0 = take(index, work.data(len(index)))
                     persistent, errors[i] = self._update(
-                        v0, params, velocity, persistent, lr, mom, source, shadow
+                        v0, params, velocity, persistent, lr, mom, source, shadow, work
                     )
                     bar.update(1)
                 batch_errors = to_numpy(errors).astype(float).tolist()
@@ -82,25 +84,26 @@ class RBMTrainingMixin:
             return self.learning_rate * max(0.0, 1.0 - epoch / planned)
         return self.learning_rate * self.learning_rate_decay**epoch
 
-    def _update(self, v0, params, velocity, persistent, lr, mom, source, shadow):
+    def _update(self, v0, params, velocity, persistent, lr, mom, source, shadow, work):
         """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error.
 
-        ``shadow`` holds the parameters in the compute dtype (``params`` itself for float32).
+        ``shadow`` holds the parameters in the compute dtype (``params`` itself for float32);
+        ``work`` is the ``Workspace`` whose ``data(len(v0))`` holds the batch.
         """
-        stats, persistent, error = self._statistics(v0, shadow, persistent, source)
+        stats, persistent, error = self._statistics(v0, shadow, persistent, source, work=work)
         momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty)
         if shadow is not params:
             for low, p in zip(shadow, params):
                 low.copy_(p)
         return persistent, error
 
-    def _statistics(self, v0, params, persistent, source, dtype=None):
+    def _statistics(self, v0, params, persistent, source, dtype=None, work=None):
         # The products run in ``dtype`` (default: that of ``params``) on copies of the parameters.
         if dtype is not None:
             params = [p.to(dtype) for p in params]
         return contrastive_divergence(
             v0, *params, self.visible, self.hidden, self.k, source,
-            persistent=persistent, pcd=self.method == "pcd",
+            persistent=persistent, pcd=self.method == "pcd", work=work,
         )
 
     def _gradient(self, v0, params, persistent, source):
