@@ -36,21 +36,19 @@ class Statistics(NamedTuple):
     grad_b: torch.Tensor  # (V,)
     grad_c: torch.Tensor  # (H,)
     n: int
-    work: "Workspace | None" = None  # buffers for the product ``A^T B`` in a reduced precision
+    work: "Workspace"  # the buffers A and B live in, and those of their product
 
     def weight_gradient(self):
-        """<h v>_data - <h v>_model, shape (H, V), float32."""
-        return self.product32().div_(self.n)
+        """<h v>_data - <h v>_model, shape (H, V), float32, as a new tensor."""
+        return (self.A.T @ self.B).float().div_(self.n)
 
     def product32(self):
-        """``A^T B`` in float32: for reduced-precision A and B, their product rounded to float32
-        (no CPU kernel accumulates it straight into float32), in the workspace's buffers."""
+        """``A^T B`` in float32, for the update: for reduced-precision A and B, their product
+        rounded to float32 (no CPU kernel accumulates it straight into float32), written into
+        the workspace's buffers."""
         if self.A.dtype == torch.float32:
             return self.A.T @ self.B
-        if self.work is None:
-            return (self.A.T @ self.B).float()
-        low, high = self.work.product_buffers()
-        return high.copy_(torch.mm(self.A.T, self.B, out=low))
+        return self.work.product32.copy_(torch.mm(self.A.T, self.B, out=self.work.product))
 
 
 class Workspace:
@@ -72,30 +70,22 @@ class Workspace:
         self.h0 = new(batch_size, n_hidden)
         self.v1_mean = new(batch_size, n_visible)
         self.diff = new(batch_size, n_visible)
-        self._shape = (n_hidden, n_visible)
-        self._product = None
+        # For reduced precision: float32 copies of A and B for the bias sums, and the weight
+        # product in the compute dtype and in float32 (torch would allocate one for each cast).
+        self.A32 = self.B32 = self.product = self.product32 = None
+        if dtype != torch.float32:
+            self.A32 = torch.empty_like(self.A, dtype=torch.float32)
+            self.B32 = torch.empty_like(self.B, dtype=torch.float32)
+            self.product = new(n_hidden, n_visible)
+            self.product32 = torch.empty_like(self.product, dtype=torch.float32)
 
     def data(self, n):
         return self.B[:n]
 
-    def product_buffers(self):
-        """An (H, V) buffer in the compute dtype and one in float32, made on first use."""
-        if self._product is None:
-            low = torch.empty(self._shape, dtype=self.A.dtype, device=self.A.device)
-            self._product = (low, torch.empty_like(low, dtype=torch.float32))
-        return self._product
 
-    def float32(self, name, rows):
-        """The first ``rows`` rows of buffer ``A`` or ``B`` in float32: a copy into a float32
-        buffer of our own for reduced precision (torch would allocate one for each cast)."""
-        buffer = getattr(self, name)[:rows]
-        if buffer.dtype == torch.float32:
-            return buffer
-        mirror = getattr(self, "_" + name + "32", None)
-        if mirror is None:
-            mirror = torch.empty_like(getattr(self, name), dtype=torch.float32)
-            setattr(self, "_" + name + "32", mirror)
-        return mirror[:rows].copy_(buffer)
+def _float32(x, mirror):
+    """``x`` in float32: itself, or copied into the first rows of its float32 ``mirror``."""
+    return x if mirror is None else mirror[: len(x)].copy_(x)
 
 
 def contrastive_divergence(
@@ -136,8 +126,8 @@ def contrastive_divergence(
         )
     # Sums in float32 whatever the products ran in (a no-op cast for float32 batches); one
     # reduction over the stacked halves adds in the same order as one per half.
-    sums_v = work.float32("B", 2 * n).view(2, n, -1).sum(1)
-    sums_h = work.float32("A", 2 * n).view(2, n, -1).sum(1)
+    sums_v = _float32(B, work.B32).view(2, n, -1).sum(1)
+    sums_h = _float32(A, work.A32).view(2, n, -1).sum(1)
     grad_b = sums_v[0].sub_(sums_v[1]).div_(n)
     grad_c = sums_h[0].sub_(sums_h[1]).div_(n)
     A[n:].neg_()  # the weight gradient A^T B is then one product with K = 2B
