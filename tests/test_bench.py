@@ -106,3 +106,20 @@ def test_seed000_pipeline(monkeypatch, tmp_path):
     result = load_script("seed000_pipeline", monkeypatch).main(["--out", str(tmp_path / "r.json")])
     assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(result))
     assert result["deepbelief"] > result["raw pixels"] and result["deepbelief defaults"] > result["raw pixels"]
+
+
+def test_precision_crossover(monkeypatch, tmp_path):
+    script = load_script("precision_crossover", monkeypatch)
+    monkeypatch.setattr(script, "RBM_SIZES", [(16, 16), (256, 256)])
+    monkeypatch.setattr(script, "NET_SIZES", [(16, 8, 3)])
+    monkeypatch.setattr(script, "WORK_PER_FIT", 2e7)
+    result = script.main(["--repeats", "1", "--batch-sizes", "100", "--out", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(result))
+    rows = result["rows"]
+    expected = [("rbm", [16, 16]), ("rbm", [256, 256]), ("backprop", [16, 8, 3])]
+    assert [(r["kind"], r["layers"]) for r in rows] == expected
+    assert [r["macs_per_product"] for r in rows] == [100 * 16 * 16, 100 * 256 * 256, 100 * (16 * 8 + 8 * 3) // 2]
+    assert [r["auto_picks"] for r in rows] == ["float32", "bfloat16", "float32"]
+    for r in rows:
+        assert r["float32_us"] > 0 and r["bfloat16_us"] > 0
+        assert r["bfloat16_speedup"] == pytest.approx(r["float32_us"] / r["bfloat16_us"], abs=0.01)

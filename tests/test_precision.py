@@ -6,7 +6,12 @@ import torch
 
 from deepbelief import RBM, load
 from deepbelief._core.backend import RandomSource
-from deepbelief._core.precision import compute_dtype, cpu_has_native_bfloat16
+from deepbelief._core.precision import (
+    AUTO_BFLOAT16_MIN_MACS,
+    compute_dtype,
+    cpu_has_native_bfloat16,
+    macs_per_product,
+)
 from test_rbm_exact import (
     BINARY_H,
     BINARY_V,
@@ -91,12 +96,57 @@ def test_bfloat16_pcd_checkpoint_resumes_exactly(tmp_path):
     np.testing.assert_array_equal(resumed.components_, straight.components_)
 
 
-def test_auto_follows_the_hardware():
-    expected = torch.bfloat16 if cpu_has_native_bfloat16() else torch.float32
-    assert compute_dtype("auto", torch.device("cpu")) == expected
-    assert compute_dtype("float32", torch.device("cpu")) == torch.float32
+NATIVE = cpu_has_native_bfloat16()
+
+
+def test_auto_follows_the_hardware_and_the_size_of_the_products():
+    cpu, large, small = torch.device("cpu"), AUTO_BFLOAT16_MIN_MACS, AUTO_BFLOAT16_MIN_MACS - 1
+    assert compute_dtype("auto", cpu, large) == (torch.bfloat16 if NATIVE else torch.float32)
+    assert compute_dtype("auto", cpu, small) == torch.float32
+    # An explicit precision is taken whatever the size.
+    assert compute_dtype("float32", cpu, large) == torch.float32
+    assert compute_dtype("bfloat16", cpu, small) == torch.bfloat16
     with pytest.raises(ValueError, match="precision must be one of"):
-        compute_dtype("half", torch.device("cpu"))
+        compute_dtype("half", cpu, large)
+
+
+def test_macs_per_product_averages_over_the_layers():
+    assert macs_per_product(100, [(500, 784)]) == 100 * 500 * 784
+    assert macs_per_product(10, [(784, 500), (500, 10)]) == 10 * (784 * 500 + 500 * 10) / 2
+
+
+def rbm_weights(precision, X, n_hidden, batch_size):
+    return RBM(n_hidden, n_iter=1, batch_size=batch_size, random_state=0, device="cpu",
+               precision=precision).fit(X).components_
+
+
+def test_auto_trains_small_rbms_in_float32():
+    # 20 x 12 x 6 multiply-adds per product: far below the threshold, where bfloat16 is slower.
+    X = np.random.RandomState(0).rand(100, 12)
+    np.testing.assert_array_equal(rbm_weights("auto", X, 6, 20), rbm_weights("float32", X, 6, 20))
+
+
+def test_auto_trains_large_rbms_in_bfloat16_where_the_cpu_has_it():
+    X = np.random.RandomState(0).rand(200, 256)
+    assert 100 * 256 * 256 >= AUTO_BFLOAT16_MIN_MACS
+    auto = rbm_weights("auto", X, 256, 100)
+    np.testing.assert_array_equal(auto, rbm_weights("bfloat16" if NATIVE else "float32", X, 256, 100))
+    if NATIVE:  # and that is not float32's model
+        assert not np.array_equal(auto, rbm_weights("float32", X, 256, 100))
+
+
+def test_auto_fine_tunes_a_small_classifier_in_float32():
+    from deepbelief import DBNClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(120, 10), rng.randint(0, 3, 120)
+    fits = {
+        precision: DBNClassifier((8,), pretrain_n_iter=2, n_iter=3, batch_size=20, random_state=0,
+                                 device="cpu", precision=precision).fit(X, y)
+        for precision in ("auto", "float32")
+    }
+    for a, b in zip(fits["auto"].coefs_, fits["float32"].coefs_):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_bad_precision_is_rejected_in_fit():
@@ -151,3 +201,13 @@ def test_float32_uniforms_are_numpys_own_bit_for_bit():
         u = source.uniform(shape)
         assert u.dtype == torch.float32 and tuple(u.shape) == shape
         np.testing.assert_array_equal(u.numpy(), reference.random(shape, dtype=np.float32))
+
+
+def test_auto_fine_tunes_large_layers_in_bfloat16_where_the_cpu_has_it():
+    from deepbelief import DBNClassifier
+
+    clf = DBNClassifier((500,), batch_size=100, device="cpu", precision="auto")
+    weights = [torch.empty(784, 500), torch.empty(500, 10)]  # 100 x (784 x 500 + 500 x 10) / 2
+    assert clf._settings(1, 1000, weights).dtype == (torch.bfloat16 if NATIVE else torch.float32)
+    assert clf._settings(1, 1000, weights[-1:]).dtype == torch.float32  # the softmax layer alone
+    assert clf._settings(1, 5, weights).dtype == torch.float32  # five rows: batches of five

@@ -4,14 +4,19 @@ Only the products change. Weights, velocities, biases and the gradient sums stay
 inference (``transform`` and friends) stays float32, so a model trained in bfloat16 is an
 ordinary float32 model afterwards.
 
-"auto" means bfloat16 where the hardware multiplies it natively and float32 elsewhere:
+"auto" means bfloat16 where it is faster, float32 elsewhere:
 
 - CPU: bfloat16 when the processor has AVX-512 BF16 or AMX (torch reports it through
-  ``torch.cpu._is_avx512_bf16_supported`` / ``_is_amx_tile_supported``). There the products of
-  a CD-1 step on MNIST run about 2.5x faster in bfloat16 (2.1 vs 5.3 ms per batch of 100,
-  784 -> 500, one thread), while a tiny RBM (9 -> 16) trains about 25% slower (the casts
-  dominate). Without native support torch emulates bfloat16 products, slower than float32,
-  so "auto" stays float32.
+  ``torch.cpu._is_avx512_bf16_supported`` / ``_is_amx_tile_supported``) and the products are
+  large enough: at least ``AUTO_BFLOAT16_MIN_MACS`` multiply-adds per product and batch
+  (batch x n_in x n_out, averaged over a net's layers). Each bfloat16 product and cast has a
+  fixed cost that float32 does not pay, so small models train slower in bfloat16.
+  ``bench/precision_crossover.py`` measured bfloat16 against float32 per batch: RBMs 64 -> 64
+  at 0.63x, 784 -> 500 at 1.34x (batch 100) and 1.23x (batch 10, 3.9 million multiply-adds);
+  backprop through 64-100-10 at 0.71x, 784-500-500-2000-10 at 1.66x (BENCHMARKS.md). In the
+  34 cases measured, the threshold picked the faster precision in all but two, and those two
+  were within 8%. Without native support torch emulates bfloat16
+  products, slower than float32, so "auto" stays float32.
 - CUDA: bfloat16 when ``torch.cuda.is_bf16_supported()`` (Ampere and newer), else float32.
   Untested here (no GPU on the development machine); TF32 is not switched on because that is
   a global torch setting.
@@ -20,6 +25,9 @@ ordinary float32 model afterwards.
 import torch
 
 PRECISIONS = ("auto", "float32", "bfloat16")
+# Multiply-adds per product and batch from which "auto" picks bfloat16 on a CPU: below it the
+# fixed costs of bfloat16 outweigh its faster products (bench/precision_crossover.py).
+AUTO_BFLOAT16_MIN_MACS = 3_000_000
 
 
 def cpu_has_native_bfloat16():
@@ -32,8 +40,15 @@ def cpu_has_native_bfloat16():
         return False
 
 
-def compute_dtype(precision, device):
-    """The dtype for the products of training, from ``precision`` and a ``torch.device``."""
+def macs_per_product(batch_size, shapes):
+    """Multiply-adds of one product of a batch through each (n_in, n_out) shape, averaged."""
+    return batch_size * sum(a * b for a, b in shapes) / max(1, len(shapes))
+
+
+def compute_dtype(precision, device, macs):
+    """The dtype for the products of training, from ``precision``, a ``torch.device`` and, for
+    "auto" on a CPU, ``macs``: the multiply-adds per product and batch (``macs_per_product``).
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
     if precision == "float32":
@@ -42,4 +57,6 @@ def compute_dtype(precision, device):
         return torch.bfloat16
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
-    return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bfloat16() else torch.float32
+    if device.type != "cpu" or not cpu_has_native_bfloat16():
+        return torch.float32
+    return torch.bfloat16 if macs >= AUTO_BFLOAT16_MIN_MACS else torch.float32

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._core import backprop
 from .._core.backend import DEVICE_CONSTRAINT, resolve_device
 from .._core.budget import resolve_n_iter
-from .._core.precision import PRECISIONS, compute_dtype
+from .._core.precision import PRECISIONS, compute_dtype, macs_per_product
 from .._core.rbm_math import UNIT_TYPES
 from ._layers import expand_per_layer
 from .dbn import DBN
@@ -94,9 +94,11 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
                 "pretrain_learning_rate and pretrain_momentum (one value, or a list per RBM)."
             ) from None
 
-    def _settings(self, n_iter, n_samples):
+    def _settings(self, n_iter, n_samples, weights):
         """The fine-tuning settings for a phase of ``n_iter`` epochs ("auto": by updates) over
-        ``n_samples`` training rows."""
+        ``n_samples`` training rows that trains ``weights`` (the (n_in, n_out) tensors)."""
+        batch_size = min(self.batch_size, n_samples)
+        macs = macs_per_product(batch_size, [W.shape for W in weights])
         return backprop.Settings(
             solver=self.solver,
             learning_rate=self.learning_rate,
@@ -106,7 +108,7 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
             batch_size=self.batch_size,
             n_iter=resolve_n_iter(n_iter, n_samples, self.batch_size),
             n_iter_no_change=self.n_iter_no_change,
-            dtype=compute_dtype(self.precision, resolve_device(self.device)),
+            dtype=compute_dtype(self.precision, resolve_device(self.device), macs),
         )
 
     def __sklearn_tags__(self):

@@ -9,7 +9,7 @@ import torch
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
 from .._core.batches import batch_source
 from .._core.cd import Workspace, contrastive_divergence, momentum_schedule, momentum_step
-from .._core.precision import compute_dtype
+from .._core.precision import compute_dtype, macs_per_product
 from .._core.progress import progress
 
 
@@ -18,10 +18,12 @@ class RBMTrainingMixin:
 
     def _train(self, X, n_epochs, callback, planned):
         device = resolve_device(self.device)
-        dtype = compute_dtype(self.precision, device)
+        W, b, c = self._param_arrays()
+        batch_size = min(self.batch_size, X.shape[0])
+        dtype = compute_dtype(self.precision, device, macs_per_product(batch_size, [W.shape]))
         take = batch_source(X, device, dtype)
         # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
-        W, b, c = (to_tensor(p, device).clone() for p in self._param_arrays())
+        W, b, c = (to_tensor(p, device).clone() for p in (W, b, c))
         params = (W, b, c)
         # The products read a copy in the compute dtype, refreshed after each update (for
         # float32 the parameters themselves).
@@ -33,7 +35,6 @@ class RBMTrainingMixin:
         )
         persistent = None if self._persistent is None else to_tensor(self._persistent, device).to(dtype, copy=True)
         n_samples = X.shape[0]
-        batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
         work = Workspace(batch_size, W.shape[1], W.shape[0], dtype, device)
         epochs_before = self.n_iter_
