@@ -11,12 +11,14 @@ ordinary float32 model afterwards.
   large enough: at least ``AUTO_BFLOAT16_MIN_MACS`` multiply-adds per product and batch
   (batch x n_in x n_out, averaged over a net's layers). Each bfloat16 product and cast has a
   fixed cost that float32 does not pay, so small models train slower in bfloat16.
-  ``bench/precision_crossover.py`` measured bfloat16 against float32 per batch: RBMs 64 -> 64
-  at 0.63x, 784 -> 500 at 1.34x (batch 100) and 1.23x (batch 10, 3.9 million multiply-adds);
-  backprop through 64-100-10 at 0.71x, 784-500-500-2000-10 at 1.66x (BENCHMARKS.md). In the
-  34 cases measured, the threshold picked the faster precision in all but two, and those two
-  were within 8%. Without native support torch emulates bfloat16
-  products, slower than float32, so "auto" stays float32.
+  ``bench/precision_crossover.py`` measured bfloat16 against float32 per batch (two runs,
+  BENCHMARKS.md): RBMs 64 -> 64 at 0.55-0.63x and 784 -> 500 at 1.34-1.56x (batch 100);
+  backprop through 64-100-10 at 0.71-0.83x and 784-500-500-2000-10 at 1.53-1.66x (batch 100).
+  Between 2 and 4 million multiply-adds the two precisions are within about 15% of each other
+  and the faster one changes from run to run (784 -> 500 at batch 10: 1.23x, then 0.87x);
+  outside that band the threshold picked the faster precision in every case measured.
+  Without native support torch emulates bfloat16 products, slower than float32, so "auto"
+  stays float32.
 - CUDA: bfloat16 when ``torch.cuda.is_bf16_supported()`` (Ampere and newer), else float32.
   Untested here (no GPU on the development machine); TF32 is not switched on because that is
   a global torch setting.
