@@ -123,3 +123,15 @@ def test_precision_crossover(monkeypatch, tmp_path):
     for r in rows:
         assert r["float32_us"] > 0 and r["bfloat16_us"] > 0
         assert r["bfloat16_speedup"] == pytest.approx(r["float32_us"] / r["bfloat16_us"], abs=0.01)
+
+
+def test_cd1_floor(monkeypatch, tmp_path):
+    result = load_script("cd1_floor", monkeypatch).main(
+        ["--train-size", "1000", "--repeats", "1", "--no-compile", "--out", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(result))
+    assert result["images"] == 1000 and result["compile_error"] == "RuntimeError: skipped (--no-compile)"
+    for name in ("deepbelief", "eager", "stripped", "products"):
+        assert result[f"{name}_seconds"] > 0
+        assert result[f"{name}_speedup_vs_sklearn"] == pytest.approx(
+            result["sklearn_seconds"] / result[f"{name}_seconds"], rel=0.05)  # seconds are rounded
+    assert "compiled_seconds" not in result
