@@ -211,3 +211,10 @@ def test_auto_fine_tunes_large_layers_in_bfloat16_where_the_cpu_has_it():
     assert clf._settings(1, 1000, weights).dtype == (torch.bfloat16 if NATIVE else torch.float32)
     assert clf._settings(1, 1000, weights[-1:]).dtype == torch.float32  # the softmax layer alone
     assert clf._settings(1, 5, weights).dtype == torch.float32  # five rows: batches of five
+
+
+def test_every_model_defaults_to_auto():
+    from deepbelief import DBN, DBNClassifier, DeepAutoencoder
+
+    models = [RBM(), DBN([4, 3]), DBNClassifier(), DeepAutoencoder([4, 3])]
+    assert [m.get_params()["precision"] for m in models] == ["auto"] * 4

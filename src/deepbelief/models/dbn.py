@@ -60,7 +60,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds every RBM; the same seed gives the same stack on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
-    precision : {"float32", "bfloat16", "auto"}, default="float32"
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
         dtype of the matrix products during training (weights and their updates stay
         float32; prediction computes in float32). "auto" is bfloat16 where it is faster: on
         CPUs with AVX-512 BF16 or AMX when a batch's products average at least 3 million
@@ -138,7 +138,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         learning_rate_decay=1.0,
         random_state=None,
         device="auto",
-        precision="float32",
+        precision="auto",
         n_jobs=None,
         verbose=0,
     ):

@@ -75,15 +75,16 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
         Seeds initialisation, shuffling and sampling. The same seed gives the same model on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where to compute; "auto" uses a CUDA GPU when present.
-    precision : {"float32", "bfloat16", "auto"}, default="float32"
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
         dtype of the matrix products during training; weights, momentum and gradient sums stay
         float32, and ``transform`` always computes in float32. "auto" is bfloat16 where it is
         faster: on CPUs with AVX-512 BF16 or AMX when ``batch_size x n_features x n_components``
         is at least 3 million (smaller RBMs train slower in bfloat16), and on CUDA GPUs that
         support it; else float32. On MNIST (784 -> 500, batch 100) bfloat16 made a CD-1
         epoch 1.4-1.6x faster than float32 here, with features as good for a logistic
-        regression (bench/rbm_throughput.py). float32 stays the default so that the same seed
-        gives the same model on every machine; each precision is reproducible on its own.
+        regression (bench/rbm_throughput.py, bench/defaults.py over three seeds). The same
+        seed gives the same model on the same machine and precision; pass "float32" for the
+        same model on machines with and without bfloat16 hardware.
     n_jobs : int or None, default=None
         Threads torch may use during ``fit``, ``partial_fit`` and ``transform`` (-1: all CPUs);
         torch's setting is restored afterwards. None leaves it alone, which inside a joblib or
@@ -161,7 +162,7 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
         warm_start=False,
         random_state=None,
         device="auto",
-        precision="float32",
+        precision="auto",
         n_jobs=None,
         verbose=0,
     ):
