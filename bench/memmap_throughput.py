@@ -106,7 +106,7 @@ def worker(mode, path, epochs, hidden, threads):
     start = time.perf_counter()
     X = np.load(path, mmap_mode="r" if mode == "memmap" else None)
     load_seconds = time.perf_counter() - start
-    rbm = RBM(hidden, n_iter=epochs, batch_size=100, random_state=0, device="cpu")
+    rbm = RBM(hidden, n_iter=epochs, batch_size=100, random_state=0, device="cpu", precision="float32")
     start = time.perf_counter()
     rbm.fit(X)
     fit_seconds = time.perf_counter() - start

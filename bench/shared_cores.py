@@ -23,7 +23,7 @@ from deepbelief.datasets import load_mnist
 
 X = load_mnist(verbose=0).X_train[:int(sys.argv[1])]
 n_jobs = None if sys.argv[2] == "None" else int(sys.argv[2])
-rbm = RBM(500, n_iter=1, batch_size=100, random_state=0, device="cpu", n_jobs=n_jobs)
+rbm = RBM(500, n_iter=1, batch_size=100, random_state=0, device="cpu", precision="float32", n_jobs=n_jobs)
 start = time.perf_counter()
 rbm.fit(X)
 print(time.perf_counter() - start)
