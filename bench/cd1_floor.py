@@ -13,7 +13,7 @@ decide whether any CD-1 built on torch can get there on this machine:
 - ``stripped``: the step with no random numbers at all (states are thresholded at 0.5), no
   error, the bias sums as matrix-vector products and the update as ``torch._foreach_*`` calls:
   what is left when the draws and the bookkeeping cost nothing;
-- ``products``: the four matrix products of the step alone;
+- ``products``: the four matrix products of the step alone (``_common.products_seconds``);
 - ``sklearn``: ``BernoulliRBM.fit`` for one epoch, the other side of every ratio.
 
 Only a benchmark: it seeds torch's global generator for the compiled variant's draws, which the
@@ -24,14 +24,13 @@ library itself never does.
 """
 
 import argparse
-import json
-import os
 import time
 
 import numpy as np
 import torch
 from sklearn.neural_network import BernoulliRBM
 
+from _common import products_seconds, report
 from deepbelief import RBM
 from deepbelief.datasets import load_mnist
 
@@ -105,23 +104,6 @@ def stripped_epoch(data, order):
     return time.perf_counter() - start
 
 
-def products_epoch(data, order):
-    """The four products of the step alone, on the data's batches and fixed weights."""
-    n = BATCH
-    Wb = (torch.randn(N_HIDDEN, data.shape[1], generator=torch.Generator().manual_seed(0)) * 0.01).to(BF16)
-    bb, cb = torch.zeros(data.shape[1], dtype=BF16), torch.zeros(N_HIDDEN, dtype=BF16)
-    A = torch.zeros(2 * n, N_HIDDEN, dtype=BF16)
-    B = torch.zeros(2 * n, data.shape[1], dtype=BF16)
-    product = torch.empty(N_HIDDEN, data.shape[1], dtype=BF16)
-    start = time.perf_counter()
-    for i in range(len(order) // n):
-        torch.addmm(cb, data[order[i * n : (i + 1) * n]], Wb.T, out=A[:n])
-        torch.addmm(bb, A[:n], Wb, out=B[n:])
-        torch.addmm(cb, B[n:], Wb.T, out=A[n:])
-        torch.mm(A.T, B, out=product)
-    return time.perf_counter() - start
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", default=None, help="folder with the MNIST IDX files")
@@ -142,7 +124,7 @@ def main(argv=None):
                                                    precision="bfloat16").fit(X)),
         "eager": lambda: function_epoch(step, data, order),
         "stripped": lambda: stripped_epoch(data, order),
-        "products": lambda: products_epoch(data, order),
+        "products": lambda: products_seconds(BF16, len(X), X.shape[1], N_HIDDEN, BATCH),
         "sklearn": lambda: _seconds(lambda: BernoulliRBM(n_components=N_HIDDEN, n_iter=1,
                                                          batch_size=BATCH, learning_rate=LR,
                                                          random_state=0).fit(X)),
@@ -165,13 +147,7 @@ def main(argv=None):
         result[f"{name}_seconds"] = round(s, 3)
         if name != "sklearn":
             result[f"{name}_speedup_vs_sklearn"] = round(seconds["sklearn"] / s, 2)
-    result["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
-    for key, value in result.items():
-        print(f"{key:36s} {value}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    return report(args, result, width=36)
 
 
 def _seconds(fn):

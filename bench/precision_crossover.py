@@ -12,14 +12,12 @@ net's layers), which is what ``precision="auto"`` decides by (``_core/precision.
 """
 
 import argparse
-import json
-import os
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from _common import write_result
 from deepbelief import RBM
 from deepbelief._core import backprop
 from deepbelief._core.backend import RandomSource
@@ -103,12 +101,7 @@ def main(argv=None):
               f"{macs / 1e6:7.2f}M MACs  float32 {row['float32_us']:8.1f} us  bfloat16 "
               f"{row['bfloat16_us']:8.1f} us  {row['bfloat16_speedup']:.2f}x  auto: {row['auto_picks']}",
               flush=True)
-    result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "load_average_1min": round(os.getloadavg()[0], 2), "rows": rows}
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    return write_result(args, {"rows": rows})
 
 
 if __name__ == "__main__":

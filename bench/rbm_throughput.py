@@ -13,7 +13,6 @@ features is scored on the 10,000 test images (with the test reconstruction error
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -22,6 +21,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import BernoulliRBM
 
+from _common import products_seconds, report
 from deepbelief import RBM
 from deepbelief.datasets import load_mnist
 
@@ -43,27 +43,6 @@ def matmul_gflops(dtype, n=2048, repeats=10):
 def cd1_epoch_flops(n_samples, n_visible, n_hidden):
     """Matrix-product FLOPs of one CD-1 epoch: v->h, h->v, v->h and the two outer products."""
     return 5 * 2 * n_samples * n_visible * n_hidden
-
-
-def products_seconds(dtype, n_samples, n_visible, n_hidden, batch_size):
-    """Wall time of one CD-1 epoch's matrix products alone (v->h, h->v, v->h and the weight
-    gradient as one product with K = 2 x batch), in ``dtype``, on random data: no CD-1 built on
-    these products can beat it, so scikit-learn's time over it bounds the possible speedup."""
-    g = torch.Generator().manual_seed(0)
-    v = torch.rand(batch_size, n_visible, generator=g).to(dtype)
-    W = (torch.randn(n_hidden, n_visible, generator=g) * 0.01).to(dtype)
-    b, c = torch.zeros(n_visible, dtype=dtype), torch.zeros(n_hidden, dtype=dtype)
-    A = torch.zeros(2 * batch_size, n_hidden, dtype=dtype)
-    B = torch.zeros(2 * batch_size, n_visible, dtype=dtype)
-    product = torch.empty(n_hidden, n_visible, dtype=dtype)
-    n = batch_size
-    start = time.perf_counter()
-    for _ in range(n_samples // batch_size):
-        torch.addmm(c, v, W.T, out=A[:n])
-        torch.addmm(b, A[:n], W, out=B[n:])
-        torch.addmm(c, B[n:], W.T, out=A[n:])
-        torch.mm(A.T, B, out=product)
-    return time.perf_counter() - start
 
 
 def ours(n_hidden, batch_size, precision, n_iter=1, seed=0):
@@ -163,12 +142,7 @@ def main(argv=None):
                                X_small, y_small, X_test, data.y_test)
             result[f"{name}_logistic_accuracy_percent"] = round(acc, 2)
             result[f"{name}_test_reconstruction_error"] = round(rec, 5)
-    for key, value in result.items():
-        print(f"{key:48s} {value}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return report(args, result, width=48)
 
 
 if __name__ == "__main__":
