@@ -130,8 +130,14 @@ def test_cd1_floor(monkeypatch, tmp_path):
         ["--train-size", "1000", "--repeats", "1", "--no-compile", "--out", str(tmp_path / "r.json")])
     assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(result))
     assert result["images"] == 1000 and result["compile_error"] == "RuntimeError: skipped (--no-compile)"
-    for name in ("deepbelief", "eager", "stripped", "products"):
+    for name in ("deepbelief", "eager", "stripped", "products", "sections"):
         assert result[f"{name}_seconds"] > 0
         assert result[f"{name}_speedup_vs_sklearn"] == pytest.approx(
             result["sklearn_seconds"] / result[f"{name}_seconds"], rel=0.05)  # seconds are rounded
     assert "compiled_seconds" not in result
+    # The sectioned epoch's parts cover it: only the clock's own calls fall between them.
+    parts = {k: v for k, v in result.items() if k.startswith("sections_") and k != "sections_seconds"
+             and not k.endswith("speedup_vs_sklearn")}
+    assert set(parts) == {f"sections_{p}_seconds" for p in
+                          ("batch", "products", "sigmoids", "draws", "error", "bias_sums", "update")}
+    assert sum(parts.values()) == pytest.approx(result["sections_seconds"], rel=0.1, abs=0.005)
