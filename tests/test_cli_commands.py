@@ -176,8 +176,17 @@ def test_evaluate_refuses_a_model_that_does_not_classify(tmp_path):
     assert main(["train", "--model", "rbm", "--data", "digits", "--epochs", "1", "--layers", "8",
                  "--out", str(tmp_path / "rbm"), "--quiet"]) == 0
     result = run("evaluate", str(tmp_path / "rbm" / "model.safetensors"), "--data", "digits")
-    assert result.returncode == 1 and "does not classify" in result.stderr
+    assert result.returncode == 1 and "RBM models do not classify" in result.stderr
 
+
+def test_sample_refuses_a_classifier_trained_without_pretraining(tmp_path):
+    assert main(["train", "--model", "classifier", "--data", "digits", "--epochs", "1", "--layers",
+                 "8", "--set", "pretrain=false", "--out", str(tmp_path / "clf"), "--quiet"]) == 0
+    result = run("sample", str(tmp_path / "clf" / "model.safetensors"), "--out",
+                 str(tmp_path / "s.png"))
+    assert result.returncode == 1
+    assert "DBNClassifier model has no generative part" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "s.png").exists()
 
 def test_sample_seed_makes_the_picture_reproducible(classifier_run, tmp_path):
     model = str(classifier_run / "model.safetensors")

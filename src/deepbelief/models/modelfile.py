@@ -142,7 +142,7 @@ def load(path):
         estimator._set_state(arrays, _decode(info["state"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(
-            f"{path} holds a {info.get('class')} saved by deepbelief "
+            f"{path}: the {info.get('class')} model saved by deepbelief "
             f"{info.get('library_version', '?')} in a layout this version cannot read "
             f"({type(exc).__name__}: {exc}); re-train it or use the version that wrote it."
         ) from None

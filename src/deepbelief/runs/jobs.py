@@ -35,7 +35,7 @@ def _load(model_path, device=None, seed=None):
 
 def _classifier(model, path):
     if not hasattr(model, "predict"):
-        raise TypeError(f"{path} holds a {type(model).__name__}, which does not classify; "
+        raise TypeError(f"{path}: {type(model).__name__} models do not classify; "
                         "evaluate and predict need a model trained with --model classifier.")
     return model
 
@@ -136,7 +136,7 @@ def predict(model_path, inputs, out_path=None, resize=False, device=None):
 def _generative(model, path):
     stack = generative_part(model)
     if stack is None:
-        raise TypeError(f"{path} holds a {type(model).__name__} with no generative part "
+        raise TypeError(f"{path}: this {type(model).__name__} model has no generative part "
                         "(it was trained without pretraining).")
     return stack
 
