@@ -89,9 +89,10 @@ def _add_train_rbm(sub):
     p.add_argument("--method", choices=["cd", "pcd"], default="cd")
     p.add_argument("--k", type=_positive_int, default=1, help="Gibbs steps per update")
     p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
+    p.add_argument("--precision", choices=["auto", "float32", "bfloat16", "int8"], default="auto",
                    help="dtype of the training products (default auto: bfloat16 where it is "
-                   "faster, i.e. large models on CPUs with AVX-512 BF16 or AMX; else float32)")
+                   "faster, i.e. large models on CPUs with AVX-512 BF16 or AMX; else float32; "
+                   "int8: faster still, see the README)")
     p.add_argument("--max-samples", type=_positive_int, default=None,
                    help="train on the first N training images only")
     p.add_argument("--out", default="runs/rbm", help="run folder (default: runs/rbm)")
@@ -166,9 +167,9 @@ def _add_train(sub):
     p.add_argument("--max-samples", type=_positive_int, default=None)
     p.add_argument("--log-likelihood", action="store_true",
                    help="rbm, dbn: add the test log-likelihood by AIS to the metrics and report")
-    p.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default=None,
+    p.add_argument("--precision", choices=["float32", "bfloat16", "auto", "int8"], default=None,
                    help="dtype of the training products (default: the model's, auto: bfloat16 "
-                   "where it is faster)")
+                   "where it is faster; int8: rbm and dbn only)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="any estimator parameter, e.g. --set dropout=0.25 (repeatable)")
     p.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")

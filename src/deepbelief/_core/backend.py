@@ -122,13 +122,16 @@ class RandomSource:
         if out is None:
             out = torch.empty_like(p)
         if p.dtype in (torch.bfloat16, torch.float16):
-            return self._bernoulli_16bit(p, out)
+            return self.bernoulli_16bit(p, out)
         array, u = self._scratch_float32(p.shape)
         self._uniform_float32(p.shape, out=array)
         return torch.lt(u, p, out=out)
 
-    def _bernoulli_16bit(self, p, out):
-        """Bernoulli draws for 16-bit probabilities from 16-bit uniforms, four per raw word.
+    def bernoulli_16bit(self, p, out):
+        """Bernoulli draws from 16-bit uniforms, four per raw word (CPU), into ``out``.
+
+        What ``bernoulli`` uses for 16-bit probabilities; int8 training uses it for float32
+        ones, whose P(1) it rounds to 2^-16 as well.
 
         ``u = (k + 1/2) / 2^16`` for a uniform 16-bit ``k`` is exact in float32, and the
         comparison with ``p`` runs in float32, so P(1) is ``p`` rounded to the nearest multiple
@@ -140,7 +143,9 @@ class RandomSource:
         array[...] = self._raw(p.numel(), np.uint16).reshape(array.shape)
         array += np.float32(0.5)
         array *= np.float32(2.0**-16)
-        return torch.lt(u, self._scratch_float32(p.shape, slot=1)[1].copy_(p), out=out)
+        if p.dtype != torch.float32:
+            p = self._scratch_float32(p.shape, slot=1)[1].copy_(p)
+        return torch.lt(u, p, out=out)
 
     def permutation(self, n):
         if self.device.type == "cpu":

@@ -18,6 +18,7 @@ import torch
 
 from . import rbm_math as m
 from .backend import to_tensor
+from .cd_int8 import quantize_units
 
 # Rows per chunk for the streamed checks and column means: this many bytes of float64.
 CHUNK_BYTES = 4 * 2**20
@@ -152,7 +153,13 @@ def batch_source(X, device, dtype):
     """
     if is_streamed(X):
         stream = as_stream(X)
+        if dtype == torch.int8:
+            return lambda index, out: quantize_units(stream.rows(index, device), out)
         return lambda index, out: out.copy_(stream.rows(index, device))
-    data = to_tensor(X, device).to(dtype)
+    data = to_tensor(X, device)
+    if dtype == torch.int8:  # unit values as round(127 x), see cd_int8.py
+        data = quantize_units(data, torch.empty_like(data, dtype=torch.int8))
+    else:
+        data = data.to(dtype)
     # index_select gathers a batch of 100 MNIST rows in 12 us where data[index] takes 52.
     return lambda index, out: torch.index_select(data, 0, index, out=out)

@@ -6,6 +6,7 @@ from typing import NamedTuple
 import torch
 
 from . import rbm_math as m
+from .cd_int8 import weight_product
 
 
 def momentum_schedule(momentum, n_epochs):
@@ -28,8 +29,8 @@ def check_momentum(momentum):
 
 
 class Statistics(NamedTuple):
-    """What one CD step measured: the weight gradient is ``A^T B / n``, kept factored so the
-    update can fold it into a single matrix product."""
+    """What one CD step measured: the weight gradient is ``A^T B / n`` (times ``product_scale``
+    for int8 operands), kept factored so the update can fold it into a single matrix product."""
 
     A: torch.Tensor  # (2B, H): [E[h0 | v0]; -E[hk | vk]]
     B: torch.Tensor  # (2B, V): [v0; vk]
@@ -37,18 +38,25 @@ class Statistics(NamedTuple):
     grad_c: torch.Tensor  # (H,)
     n: int
     work: "Workspace"  # the buffers A and B live in, and those of their product
+    product_scale: float = 1.0  # what one unit of A^T B is worth (int8: 1 / 127^2)
 
     def weight_gradient(self):
         """<h v>_data - <h v>_model, shape (H, V), float32, as a new tensor."""
+        if self.A.dtype == torch.int8:
+            return self.product32().mul(self.product_scale / self.n)
         return (self.A.T @ self.B).float().div_(self.n)
 
     def product32(self):
         """``A^T B`` in float32, for the update: for reduced-precision A and B, their product
-        rounded to float32 (no CPU kernel accumulates it straight into float32), written into
-        the workspace's buffers."""
+        rounded to float32 (no CPU kernel accumulates it straight into float32; int8 products
+        are exact in int32), written into the workspace's buffers."""
         if self.A.dtype == torch.float32:
             return self.A.T @ self.B
-        return self.work.product32.copy_(torch.mm(self.A.T, self.B, out=self.work.product))
+        if self.A.dtype == torch.int8:
+            product = weight_product(self.A, self.B, out=self.work.product)
+        else:
+            product = torch.mm(self.A.T, self.B, out=self.work.product)
+        return self.work.product32.copy_(product)
 
 
 class Workspace:
@@ -138,14 +146,14 @@ def momentum_step(params, velocity, stats, lr, mom, weight_decay=0.0, penalty="l
     """velocity <- mom * velocity + lr * (gradient - decay); params += velocity. In place.
 
     The weight gradient goes straight into the velocity through one ``addmm_`` (beta = mom).
-    ``stats`` may come from bfloat16 products; ``params`` and ``velocity`` are float32.
+    ``stats`` may come from bfloat16 or int8 products; ``params`` and ``velocity`` are float32.
     Weight decay (L2: the weights; L1: their signs) applies to the weights, not the biases.
     """
     (W, b, c), (vel_W, vel_b, vel_c) = params, velocity
     if stats.A.dtype == vel_W.dtype:
         vel_W.addmm_(stats.A.T, stats.B, beta=mom, alpha=lr / stats.n)
     else:  # a bfloat16 product, added into the float32 velocity
-        vel_W.mul_(mom).add_(stats.product32(), alpha=lr / stats.n)
+        vel_W.mul_(mom).add_(stats.product32(), alpha=lr * stats.product_scale / stats.n)
     if weight_decay:
         vel_W.sub_(W if penalty == "l2" else torch.sign(W), alpha=lr * weight_decay)
     vel_b.mul_(mom).add_(stats.grad_b, alpha=lr)

@@ -1,4 +1,5 @@
-"""Which dtype the matrix products of training run in: ``precision="auto" | "float32" | "bfloat16"``.
+"""Which dtype the matrix products of training run in: ``precision="auto" | "float32" | "bfloat16"``,
+and for RBMs and DBNs also ``"int8"``.
 
 Only the products change. Weights, velocities, biases and the gradient sums stay float32, and
 inference (``transform`` and friends) stays float32, so a model trained in bfloat16 is an
@@ -22,11 +23,18 @@ ordinary float32 model afterwards.
 - CUDA: bfloat16 when ``torch.cuda.is_bf16_supported()`` (Ampere and newer), else float32.
   Untested here (no GPU on the development machine); TF32 is not switched on because that is
   a global torch setting.
+
+"int8" (RBMs and DBNs, Bernoulli units, CPU; never picked by "auto") runs CD's products on
+whole numbers in [-127, 127] (``_core/cd_int8.py``): about twice bfloat16's rate where the CPU
+has VNNI, with unit values and weights rounded to 7 bits.
 """
 
 import torch
 
-PRECISIONS = ("auto", "float32", "bfloat16")
+from .cd_int8 import MAX_TERMS, int8_supported
+
+PRECISIONS = ("auto", "float32", "bfloat16")  # for every model
+RBM_PRECISIONS = PRECISIONS + ("int8",)  # for RBM and DBN, whose training is CD alone
 # Multiply-adds per product and batch from which "auto" picks bfloat16 on a CPU: below it the
 # fixed costs of bfloat16 outweigh its faster products (bench/precision_crossover.py).
 AUTO_BFLOAT16_MIN_MACS = 3_000_000
@@ -51,8 +59,12 @@ def compute_dtype(precision, device, macs):
     """The dtype for the products of training, from ``precision``, a ``torch.device`` and, for
     "auto" on a CPU, ``macs``: the multiply-adds per product and batch (``macs_per_product``).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if precision not in RBM_PRECISIONS:
+        raise ValueError(f"precision must be one of {RBM_PRECISIONS}, got {precision!r}.")
+    if precision == "int8":
+        if device.type != "cpu":
+            raise ValueError("precision='int8' runs on CPUs only; on a GPU use 'bfloat16' or 'auto'.")
+        return torch.int8
     if precision == "float32":
         return torch.float32
     if precision == "bfloat16":
@@ -62,3 +74,24 @@ def compute_dtype(precision, device, macs):
     if device.type != "cpu" or not cpu_has_native_bfloat16():
         return torch.float32
     return torch.bfloat16 if macs >= AUTO_BFLOAT16_MIN_MACS else torch.float32
+
+
+def check_int8(precision, units, sizes):
+    """Refuse ``precision="int8"`` where it cannot work, with the fix, before training starts.
+
+    ``units`` are the visible and hidden unit types of every RBM, ``sizes`` their layer sizes.
+    """
+    if precision != "int8":
+        return
+    if not int8_supported():
+        raise ValueError(
+            "precision='int8' needs torch's int8 matrix product (torch._int_mm), which this torch "
+            f"{torch.__version__} lacks: upgrade torch, or use precision='bfloat16' or 'auto'."
+        )
+    if any(kind != "bernoulli" for kind in units):
+        raise ValueError(
+            "precision='int8' needs bernoulli visible and hidden units (it rounds unit values in "
+            "[0, 1] to 1/127); use precision='bfloat16' or 'float32' for gaussian units."
+        )
+    if max(sizes) > MAX_TERMS:
+        raise ValueError(f"precision='int8' takes layers of up to {MAX_TERMS} units; use 'bfloat16'.")

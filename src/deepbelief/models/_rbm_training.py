@@ -9,6 +9,7 @@ import torch
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
 from .._core.batches import batch_source
 from .._core.cd import Workspace, contrastive_divergence, momentum_schedule, momentum_step
+from .._core.cd_int8 import UNIT, Int8Workspace, QuantizedWeights, contrastive_divergence_int8
 from .._core.precision import compute_dtype, macs_per_product
 from .._core.progress import progress
 
@@ -26,17 +27,23 @@ class RBMTrainingMixin:
         W, b, c = (to_tensor(p, device).clone() for p in (W, b, c))
         params = (W, b, c)
         # The products read a copy in the compute dtype, refreshed after each update (for
-        # float32 the parameters themselves).
-        shadow = params if dtype == W.dtype else tuple(p.to(dtype) for p in params)
+        # float32 the parameters themselves; for int8 the quantized weights).
+        shadow = _shadow(params, dtype)
         velocity = (
             [torch.zeros_like(p) for p in params]
             if self._velocity is None
             else [to_tensor(v, device).clone() for v in self._velocity]
         )
-        persistent = None if self._persistent is None else to_tensor(self._persistent, device).to(dtype, copy=True)
+        persistent = None
+        if self._persistent is not None:  # chain states, 0 / 1 (0 / 127 for int8)
+            persistent = to_tensor(self._persistent, device)
+            persistent = (persistent * UNIT if dtype == torch.int8 else persistent).to(dtype, copy=True)
         n_samples = X.shape[0]
         n_batches = -(-n_samples // batch_size)
-        work = Workspace(batch_size, W.shape[1], W.shape[0], dtype, device)
+        if dtype == torch.int8:
+            work = Int8Workspace(batch_size, W.shape[1], W.shape[0], device)
+        else:
+            work = Workspace(batch_size, W.shape[1], W.shape[0], dtype, device)
         epochs_before = self.n_iter_
         # Ramp over the planned epochs whether they come from one fit or several calls; flat after.
         total = max(planned, epochs_before + n_epochs)
@@ -93,15 +100,22 @@ class RBMTrainingMixin:
         """
         stats, persistent, error = self._statistics(v0, shadow, persistent, source, work=work)
         momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty)
-        if shadow is not params:
+        if isinstance(shadow, QuantizedWeights):
+            shadow.refresh(*params)
+        elif shadow is not params:
             for low, p in zip(shadow, params):
                 low.copy_(p)
         return persistent, error
 
     def _statistics(self, v0, params, persistent, source, dtype=None, work=None):
         # The products run in ``dtype`` (default: that of ``params``) on copies of the parameters.
+        # For int8, ``v0`` holds round(127 v) and ``params`` may be a ``QuantizedWeights``.
         if dtype is not None:
-            params = [p.to(dtype) for p in params]
+            params = _shadow(params, dtype)
+        if isinstance(params, QuantizedWeights):
+            return contrastive_divergence_int8(
+                v0, params, self.k, source, persistent=persistent, pcd=self.method == "pcd", work=work
+            )
         return contrastive_divergence(
             v0, *params, self.visible, self.hidden, self.k, source,
             persistent=persistent, pcd=self.method == "pcd", work=work,
@@ -119,7 +133,9 @@ class RBMTrainingMixin:
         self.intercept_visible_ = np.array(b, dtype=np.float32)
         self.intercept_hidden_ = np.array(c, dtype=np.float32)
         self._velocity = [np.array(to_numpy(v)) for v in velocity]
-        self._persistent = None if persistent is None else np.array(to_numpy(persistent.float()))
+        if persistent is not None:  # as 0 / 1 states whatever the products ran in
+            persistent = persistent.float() / UNIT if persistent.dtype == torch.int8 else persistent.float()
+        self._persistent = None if persistent is None else np.array(to_numpy(persistent))
 
     def _record(self, epoch, batch_errors, seconds, lr, mom, bar):
         h = self.history_
@@ -137,3 +153,11 @@ class RBMTrainingMixin:
                 f"{h['reconstruction_error'][-1]:.5f}, {seconds:.2f}s",
                 file=sys.stderr,
             )
+
+
+def _shadow(params, dtype):
+    """What the products read: ``params`` themselves (float32), copies in ``dtype``, or the
+    quantized weights (int8)."""
+    if dtype == torch.int8:
+        return QuantizedWeights(*params)
+    return params if dtype == params[0].dtype else tuple(p.to(dtype) for p in params)

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
 from .._core.batches import LiftedRows, as_stream, check_stream, is_streamed
-from .._core.precision import PRECISIONS
+from .._core.precision import RBM_PRECISIONS, check_int8
 from .._core.rbm_math import UNIT_TYPES
 from . import likelihood
 from ._layers import expand_per_layer, layer_sizes
@@ -60,9 +60,10 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds every RBM; the same seed gives the same stack on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
-    precision : {"auto", "float32", "bfloat16"}, default="auto"
+    precision : {"auto", "float32", "bfloat16", "int8"}, default="auto"
         dtype of the matrix products during training (weights and their updates stay
-        float32; prediction computes in float32). "auto" is bfloat16 where it is faster: on
+        float32; prediction computes in float32). "int8": see :class:`~deepbelief.RBM`.
+        "auto" is bfloat16 where it is faster: on
         CPUs with AVX-512 BF16 or AMX when a batch's products average at least 3 million
         multiply-adds (``batch_size x n_in x n_out``: 784 -> 500 layers at batch 10 or more;
         smaller ones train slower in bfloat16), and on CUDA GPUs that support it; else float32.
@@ -116,7 +117,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "learning_rate_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"linear"})],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
-        "precision": [StrOptions(set(PRECISIONS))],
+        "precision": [StrOptions(set(RBM_PRECISIONS))],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
@@ -234,6 +235,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
             check_unit_range(X, self.visible)
         rbms = self._make_rbms(self.layer_sizes_)
+        check_int8(self.precision, [u for r in rbms for u in (r.visible, r.hidden)], self.layer_sizes_)
         self.rbms_, self.history_ = [], []
         H = X
         for i, rbm in enumerate(rbms):

@@ -1,0 +1,161 @@
+"""CD-k and PCD-k with int8 matrix products: ``precision="int8"``, Bernoulli units on a CPU.
+
+Every operand of the step's products is a whole number in [-127, 127] standing for a value:
+
+- unit values in [0, 1] (the data, probabilities, 0/1 states) as ``round(127 x)``: states are
+  exact, grey levels and probabilities are rounded to 1/127;
+- the weights as ``round(W / s)`` with one scale ``s = max|W| / 127`` per step, refreshed after
+  every update from the float32 weights (which, with the biases and velocities, stay float32).
+
+The products accumulate exactly in int32 (``torch._int_mm``, VNNI on x86), and are scaled back
+to float32 before the biases, the sigmoids and the update. On this project's AVX-512 CPU an
+int8 product runs at about twice bfloat16's rate (885 against 428 GOP/s for 2048^3).
+"""
+
+import functools
+
+import torch
+
+UNIT = 127  # a unit value x in [0, 1] is round(UNIT * x)
+# int32 sums of products of two int8 operands stay exact up to this many terms (127^2 each).
+MAX_TERMS = (2**31 - 1) // (UNIT * UNIT)
+
+
+@functools.cache
+def int8_supported():
+    """True when this torch multiplies int8 matrices on the CPU (``torch._int_mm``), exactly."""
+    try:
+        a = torch.tensor([[127, -127], [3, 4]], dtype=torch.int8)
+        return torch._int_mm(a, a).tolist() == [[15748, -16637], [393, -365]]
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def quantize_units(x, out, scratch=None):
+    """``round(127 x)`` of values in [0, 1] (any float dtype) into the int8 tensor ``out``;
+    ``scratch``, a float32 tensor of x's shape, saves allocating one."""
+    return out.copy_(torch.mul(x, UNIT, out=scratch).round_())
+
+
+class QuantizedWeights:
+    """The int8 copy of ``W`` the products read, its scale, and the float32 biases."""
+
+    def __init__(self, W, b, c):
+        self.Wq = torch.empty_like(W, dtype=torch.int8)
+        self._scaled = torch.empty_like(W)
+        self.b, self.c = b, c
+        self.refresh(W, b, c)
+
+    def refresh(self, W, b=None, c=None):
+        low, high = torch.aminmax(W)
+        largest = max(-float(low), float(high))
+        self.scale = (largest if largest > 0 else 1.0) / UNIT
+        torch.mul(W, 1.0 / self.scale, out=self._scaled).round_()
+        self.Wq.copy_(self._scaled)
+        return self
+
+
+class Int8Workspace:
+    """The buffers of int8 CD steps on batches of up to ``batch_size`` rows (see ``cd.Workspace``)."""
+
+    def __init__(self, batch_size, n_visible, n_hidden, device):
+        def new(dtype, *shape):
+            return torch.empty(shape, dtype=dtype, device=device)
+
+        self.A = new(torch.int8, 2 * batch_size, n_hidden)  # [round(127 E[h0]); -round(127 E[hk])]
+        self.B = new(torch.int8, 2 * batch_size, n_visible)  # [round(127 v0); 127 vk]
+        self.h = new(torch.int8, batch_size, n_hidden)  # sampled hidden states, 0 / 127
+        self.v = new(torch.int8, batch_size, n_visible)  # sampled visible states, 0 / 127
+        self.sums_h = new(torch.int32, batch_size, n_hidden)
+        self.sums_v = new(torch.int32, batch_size, n_visible)
+        self.h_mean = new(torch.float32, batch_size, n_hidden)
+        self.v_mean = new(torch.float32, batch_size, n_visible)
+        self.diff = new(torch.float32, batch_size, n_visible)
+        self.scratch = new(torch.float32, batch_size, n_hidden)
+        self.product = new(torch.int32, n_hidden, n_visible)
+        self.product32 = new(torch.float32, n_hidden, n_visible)
+
+    def data(self, n):
+        return self.B[:n]
+
+
+def _mean_hiddens(vq, q, out, work):
+    """sigmoid(v W^T + c) from int8 visible values ``vq``, into the float32 ``out``."""
+    x = torch._int_mm(vq, q.Wq.T, out=work.sums_h[: len(vq)])
+    return torch.add(q.c, out.copy_(x), alpha=q.scale / UNIT, out=out).sigmoid_()
+
+
+def _mean_visibles(hq, q, out, work):
+    """sigmoid(h W + b) from int8 hidden values ``hq``, into the float32 ``out``."""
+    x = torch._int_mm(hq, q.Wq, out=work.sums_v[: len(hq)])
+    return torch.add(q.b, out.copy_(x), alpha=q.scale / UNIT, out=out).sigmoid_()
+
+
+def _sample(mean, source, out):
+    """0 / 127 states drawn with probabilities ``mean`` (float32), into the int8 ``out``."""
+    return source.bernoulli_16bit(mean, out).mul_(UNIT)
+
+
+def weight_product(A, B, out):
+    """``A^T B`` of int8 operands, exact in int32, in slices of rows if there are many."""
+    if A.shape[0] <= MAX_TERMS:
+        return torch._int_mm(A.T, B, out=out)
+    out.zero_()
+    for start in range(0, A.shape[0], MAX_TERMS):
+        out += torch._int_mm(A[start : start + MAX_TERMS].T, B[start : start + MAX_TERMS])
+    return out
+
+
+def contrastive_divergence_int8(vq0, q, k, source, persistent=None, pcd=False, work=None):
+    """``cd.contrastive_divergence`` with int8 products, for Bernoulli visible and hidden units.
+
+    The same steps in the same order, so the same random numbers are drawn for the same
+    purposes. ``vq0`` holds the batch as ``round(127 v)`` (write it into ``work.data(n)``); ``q``
+    is a ``QuantizedWeights``. Returns the ``cd.Statistics`` (int8 ``A`` and ``B``), the
+    persistent chains' states (0 / 127, PCD) and the batch's mean squared reconstruction error
+    against the data as the products see it (rounded to 1/127).
+    """
+    from .cd import Statistics  # cd imports this module for the int8 case
+
+    n = vq0.shape[0]
+    if work is None:
+        work = Int8Workspace(n, q.Wq.shape[1], q.Wq.shape[0], vq0.device)
+    A, B = work.A[: 2 * n], work.B[: 2 * n]
+    if vq0.data_ptr() != B.data_ptr():
+        B[:n] = vq0
+    h0_mean = _mean_hiddens(B[:n], q, work.h_mean[:n], work)
+    quantize_units(h0_mean, A[:n], work.scratch[:n])
+    h0 = _sample(h0_mean, source, work.h[:n])
+    v1_mean = _mean_visibles(h0, q, work.v_mean[:n], work)
+    diff = work.diff[:n].copy_(B[:n])
+    error = torch.sub(v1_mean, diff, alpha=1.0 / UNIT, out=diff).square_().mean()
+    if pcd:
+        # A short last batch runs the first n chains.
+        if persistent is None or persistent.shape[0] < n:
+            persistent = h0.clone()
+        persistent[:n] = _chain(persistent[:n], q, k, source, work, B[n:], A[n:], True)
+    else:
+        _chain(h0, q, k, source, work, B[n:], A[n:], False, first_v_mean=v1_mean)
+    A[n:].neg_()
+    # Exact integer sums; A's second half is negated already, B's is subtracted here.
+    sums_v = B.view(2, n, -1).sum(1, dtype=torch.int32)
+    grad_b = sums_v[0].sub_(sums_v[1]).float().div_(UNIT * n)
+    grad_c = A.sum(0, dtype=torch.int32).float().div_(UNIT * n)
+    return Statistics(A, B, grad_b, grad_c, n, work, 1.0 / (UNIT * UNIT)), persistent, error
+
+
+def _chain(h, q, k, source, work, v_out, h_mean_out, sample_last, first_v_mean=None):
+    """``rbm_math.gibbs_chain`` on int8 states: k steps h -> v -> h from ``h`` (0 / 127). The
+    last visible sample goes to ``v_out``, the last hidden mean (rounded) to ``h_mean_out``;
+    returns the last hidden sample (``None`` unless ``sample_last``)."""
+    n = len(h)
+    for step in range(k):
+        last = step == k - 1
+        v_mean = first_v_mean if step == 0 and first_v_mean is not None else (
+            _mean_visibles(h, q, work.v_mean[:n], work))
+        v = _sample(v_mean, source, v_out if last else work.v[:n])
+        h_mean = _mean_hiddens(v, q, work.h_mean[:n], work)
+        if last:
+            quantize_units(h_mean, h_mean_out, work.scratch[:n])
+        h = _sample(h_mean, source, work.h[:n]) if sample_last or not last else None
+    return h
