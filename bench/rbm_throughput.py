@@ -1,12 +1,13 @@
-"""One CD-1 epoch over MNIST's 60,000 training images: deepbelief float32 and bfloat16 vs scikit-learn.
+"""One CD-1 epoch over MNIST's 60,000 images: deepbelief float32, bfloat16, int8 vs scikit-learn.
 
-Times, in the same run, deepbelief's RBM with its products in float32 and in bfloat16,
-scikit-learn's BernoulliRBM, and large float32 and bfloat16 matrix products for the machine's
-practical peaks, so the numbers are ratios that survive a noisy shared machine. It also times
-an epoch's four matrix products alone at each precision: scikit-learn's time over that is the
-ceiling of the speedup of any CD-1 built on those products, in this run. Then a quality
-check: each of the three trains for 10 epochs on 10,000 images, and a logistic regression on its
-features is scored on the 10,000 test images (with the test reconstruction error).
+Times, in the same run, deepbelief's RBM with its products in float32, bfloat16 and int8,
+scikit-learn's BernoulliRBM, and large float32, bfloat16 and int8 matrix products for the
+machine's practical peaks (for int8 in giga-operations per second), so the numbers are ratios
+that survive a noisy shared machine. It also times an epoch's four matrix products alone at
+each precision: scikit-learn's time over that is the ceiling of the speedup of any CD-1 built
+on those products, in this run. Then a quality check: each of the four trains for 10 epochs on
+10,000 images, and a logistic regression on its features is scored on the 10,000 test images
+(with the test reconstruction error).
 
     python bench/rbm_throughput.py [--data-home DIR] [--repeats 3] [--threads 1]
         [--batch-size 10] [--hidden 1000] [--quality-images 0]
@@ -25,17 +26,22 @@ from _common import products_seconds, report
 from deepbelief import RBM
 from deepbelief.datasets import load_mnist
 
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("float32", "bfloat16", "int8")
 
 
 def matmul_gflops(dtype, n=2048, repeats=10):
     """Best-of GFLOP/s of an n x n x n product in torch at ``dtype`` (the practical peak)."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    a @ b
+    if dtype == torch.int8:
+        a, b = (torch.randint(-127, 128, (n, n), dtype=dtype) for _ in range(2))
+        product = torch._int_mm
+    else:
+        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+        product = torch.mm
+    product(a, b)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        a @ b
+        product(a, b)
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
 
@@ -100,6 +106,7 @@ def main(argv=None):
     makers = {
         "deepbelief_float32": lambda **kw: ours(h, bs, "float32", **kw),
         "deepbelief_bfloat16": lambda **kw: ours(h, bs, "bfloat16", **kw),
+        "deepbelief_int8": lambda **kw: ours(h, bs, "int8", **kw),
         "sklearn": lambda **kw: theirs(h, bs, **kw),
     }
     peaks = {p: matmul_gflops(getattr(torch, p)) for p in PRECISIONS}
@@ -117,8 +124,7 @@ def main(argv=None):
         "torch_threads": torch.get_num_threads(),
         "hidden": h,
         "batch_size": bs,
-        "matmul_peak_gflops_float32": round(peaks["float32"], 1),
-        "matmul_peak_gflops_bfloat16": round(peaks["bfloat16"], 1),
+        **{f"matmul_peak_gflops_{p}": round(peaks[p], 1) for p in PRECISIONS},
     }
     for name in makers:
         result[f"{name}_seconds_per_epoch"] = round(seconds[name], 3)
