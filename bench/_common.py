@@ -22,8 +22,9 @@ def add_common_args(parser, pretrain=True):
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice; 1 is steadier when busy)")
-    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "auto"],
-                        help="the dtype of the products of training (the models' precision=)")
+    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "auto", "int8"],
+                        help="the dtype of the products of training (the models' precision=; "
+                        "int8 only where RBMs alone train)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--out", default=None, help="write the result as JSON to this file")

@@ -140,7 +140,7 @@ def train(X, n_components, n_epochs, args, seed):
     rbm = RBM(
         n_components, method=args.method, k=args.k, batch_size=args.batch_size,
         weight_decay=args.decay, warm_start=True, random_state=seed, device=args.device,
-        precision="float32", verbose=0,
+        precision=args.precision, verbose=0,
     )
     start = time.perf_counter()
     for epoch in range(n_epochs):
