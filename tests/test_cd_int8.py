@@ -155,3 +155,14 @@ def test_int8_refuses_what_it_cannot_do():
     with pytest.raises(ValueError):
         rbm.fit(X)
     assert not hasattr(rbm, "components_")  # refused before anything was initialised
+
+
+def test_the_command_line_trains_rbms_in_int8_and_refuses_it_for_classifiers(tmp_path, capsys):
+    from deepbelief.cli import main
+
+    assert main(["train-rbm", "--data", "digits", "--n-components", "8", "--epochs", "2",
+                 "--precision", "int8", "--out", str(tmp_path / "rbm"), "--quiet"]) == 0
+    assert load(tmp_path / "rbm" / "model.safetensors").get_params()["precision"] == "int8"
+    assert main(["train", "--model", "classifier", "--data", "digits", "--layers", "8",
+                 "--precision", "int8", "--out", str(tmp_path / "clf"), "--quiet"]) == 1
+    assert "precision" in capsys.readouterr().err and not (tmp_path / "clf").exists()
