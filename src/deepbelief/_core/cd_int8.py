@@ -74,6 +74,14 @@ class Int8Workspace:
         self.scratch = new(torch.float32, batch_size, n_hidden)
         self.product = new(torch.int32, n_hidden, n_visible)
         self.product32 = new(torch.float32, n_hidden, n_visible)
+        self._signs = {}
+
+    def signs(self, n):
+        """(1, 2n) int8: n ones then n minus ones. Products with it sum the batch's rows of A and
+        B (a product is several times faster than an int8 sum, which casts first)."""
+        if n not in self._signs:
+            self._signs[n] = torch.cat([torch.ones(1, n), -torch.ones(1, n)], 1).to(torch.int8)
+        return self._signs[n]
 
     def data(self, n):
         return self.B[:n]
@@ -136,11 +144,12 @@ def contrastive_divergence_int8(vq0, q, k, source, persistent=None, pcd=False, w
         persistent[:n] = _chain(persistent[:n], q, k, source, work, B[n:], A[n:], True)
     else:
         _chain(h0, q, k, source, work, B[n:], A[n:], False, first_v_mean=v1_mean)
+    # Exact integer sums of the data rows minus the chain rows: B's second half is subtracted
+    # by the signs, A's is negated first (A^T B then needs no signs either).
+    signs = work.signs(n)
+    grad_b = torch._int_mm(signs, B).float().div_(UNIT * n).view(-1)
+    grad_c = torch._int_mm(signs, A).float().div_(UNIT * n).view(-1)
     A[n:].neg_()
-    # Exact integer sums; A's second half is negated already, B's is subtracted here.
-    sums_v = B.view(2, n, -1).sum(1, dtype=torch.int32)
-    grad_b = sums_v[0].sub_(sums_v[1]).float().div_(UNIT * n)
-    grad_c = A.sum(0, dtype=torch.int32).float().div_(UNIT * n)
     return Statistics(A, B, grad_b, grad_c, n, work, 1.0 / (UNIT * UNIT)), persistent, error
 
 
