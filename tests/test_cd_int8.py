@@ -1,4 +1,6 @@
-"""precision="int8": the quantization, the products, exact-enumeration checks, reproducibility."""
+"""precision="int8": the quantization, the products, exact-enumeration checks, reproducibility.
+
+Its PCD checkpoint test is test_precision.test_reduced_precision_pcd_checkpoint_resumes_exactly."""
 
 import numpy as np
 import pytest
@@ -10,9 +12,8 @@ from deepbelief._core import cd_int8
 from deepbelief._core.backend import RandomSource
 from deepbelief._core.cd_int8 import UNIT, QuantizedWeights, quantize_units, weight_product
 from deepbelief._core.precision import compute_dtype
-from test_precision import GRADIENT_ATOL, KL_MARGIN
-from test_rbm_exact import BINARY_H, BINARY_V, DATA, exact_model_stats_bb, params64, tiny_rbm
-from test_rbm_training import bars_and_stripes, kl_to_uniform_data
+from test_precision import GRADIENT_ATOL, KL_MARGIN, bars_and_stripes_kl, exact_cd_gradient
+from test_rbm_exact import DATA, tiny_rbm
 
 pytestmark = pytest.mark.skipif(not cd_int8.int8_supported(), reason="this torch has no torch._int_mm")
 
@@ -61,27 +62,12 @@ def int8_cd_gradient(rbm, data, k, n_copies, seed=0):
 def test_int8_cd_gradient_matches_exact_enumeration():
     # The float32 and bfloat16 twins: test_rbm_exact / test_precision (CD-100, 8,000 copies).
     rbm = tiny_rbm()
-    W, b, c = params64(rbm)
-    p_v, hv_model, p_joint = exact_model_stats_bb(W, b, c)
-    h_data = 1 / (1 + np.exp(-(DATA @ W.T + c)))
-    exact = [
-        h_data.T @ DATA / len(DATA) - hv_model,
-        DATA.mean(0) - p_v @ BINARY_V,
-        h_data.mean(0) - p_joint.sum(0) @ BINARY_H,
-    ]
-    for grad, expected in zip(int8_cd_gradient(rbm, DATA, k=100, n_copies=8000), exact):
+    for grad, expected in zip(int8_cd_gradient(rbm, DATA, k=100, n_copies=8000), exact_cd_gradient(rbm)):
         np.testing.assert_allclose(grad, expected, atol=GRADIENT_ATOL)
 
 
 def test_int8_learns_bars_and_stripes_as_well_as_float32():
-    # The float32 twin: test_rbm_training.test_pcd_learns_bars_and_stripes (KL < 0.35).
-    patterns = bars_and_stripes()
-    rbm = RBM(
-        16, method="pcd", k=10, learning_rate=0.1, learning_rate_decay=0.998, n_iter=1500,
-        batch_size=14, momentum=0.5, random_state=0, device="cpu", precision="int8", n_jobs=1,
-    ).fit(np.tile(patterns, (4, 1)))
-    assert rbm.components_.dtype == np.float32
-    assert kl_to_uniform_data(rbm, patterns) < 0.35 + KL_MARGIN
+    assert bars_and_stripes_kl("int8") < 0.35 + KL_MARGIN
 
 
 @pytest.mark.parametrize("method", ["cd", "pcd"])
@@ -97,17 +83,6 @@ def test_same_seed_gives_identical_weights_in_int8(method):
     f32 = RBM(7, n_iter=3, method=method, k=2, random_state=42, device="cpu", precision="float32").fit(X)
     assert not np.array_equal(a.components_, f32.components_)
     np.testing.assert_allclose(a.components_, f32.components_, atol=0.05)
-
-
-def test_int8_pcd_checkpoint_resumes_exactly(tmp_path):
-    X = np.random.RandomState(1).rand(90, 12)
-    params = {"method": "pcd", "n_iter": 4, "batch_size": 20, "random_state": 3, "device": "cpu",
-              "precision": "int8"}
-    straight = RBM(6, **params).fit(X)
-    half = RBM(6, **{**params, "n_iter": 2}).fit(X)
-    assert set(np.unique(half._persistent)) <= {0.0, 1.0}  # stored as states, not as 0 / 127
-    resumed = load(half.save(tmp_path / "half.safetensors")).set_params(n_iter=4, warm_start=True).fit(X)
-    np.testing.assert_array_equal(resumed.components_, straight.components_)
 
 
 def test_int8_from_a_memmap_equals_in_memory(tmp_path):

@@ -6,6 +6,7 @@ import torch
 
 from deepbelief import RBM, load
 from deepbelief._core.backend import RandomSource
+from deepbelief._core.cd_int8 import int8_supported
 from deepbelief._core.precision import (
     AUTO_BFLOAT16_MIN_MACS,
     compute_dtype,
@@ -38,31 +39,40 @@ def cd_gradient(rbm, data, k, n_copies, dtype, seed=0):
     return [g.numpy().astype(float) for g in (stats.weight_gradient(), stats.grad_b, stats.grad_c)]
 
 
-def test_bfloat16_cd_gradient_matches_exact_enumeration():
-    rbm = tiny_rbm()
+def exact_cd_gradient(rbm):
+    """The gradient CD-k approaches for large k on DATA, by enumerating the tiny RBM's states."""
     W, b, c = params64(rbm)
     p_v, hv_model, p_joint = exact_model_stats_bb(W, b, c)
     h_data = 1 / (1 + np.exp(-(DATA @ W.T + c)))
-    exact = [
+    return [
         h_data.T @ DATA / len(DATA) - hv_model,
         DATA.mean(0) - p_v @ BINARY_V,
         h_data.mean(0) - p_joint.sum(0) @ BINARY_H,
     ]
+
+
+def bars_and_stripes_kl(precision):
+    """KL from the bars-and-stripes data to a PCD-10 RBM trained on it at ``precision``. The
+    float32 twin is test_rbm_training.test_pcd_learns_bars_and_stripes (KL < 0.35)."""
+    patterns = bars_and_stripes()
+    rbm = RBM(
+        16, method="pcd", k=10, learning_rate=0.1, learning_rate_decay=0.998, n_iter=1500,
+        batch_size=14, momentum=0.5, random_state=0, device="cpu", precision=precision, n_jobs=1,
+    ).fit(np.tile(patterns, (4, 1)))
+    assert rbm.components_.dtype == np.float32
+    return kl_to_uniform_data(rbm, patterns)
+
+
+def test_bfloat16_cd_gradient_matches_exact_enumeration():
+    rbm = tiny_rbm()
     grads = cd_gradient(rbm, DATA, k=100, n_copies=8000, dtype=torch.bfloat16)
-    for grad, expected in zip(grads, exact):
+    for grad, expected in zip(grads, exact_cd_gradient(rbm)):
         assert grad.dtype == np.float64
         np.testing.assert_allclose(grad, expected, atol=GRADIENT_ATOL)
 
 
 def test_bfloat16_learns_bars_and_stripes_as_well_as_float32():
-    # The float32 twin of this run is test_rbm_training.test_pcd_learns_bars_and_stripes (KL < 0.35).
-    patterns = bars_and_stripes()
-    rbm = RBM(
-        16, method="pcd", k=10, learning_rate=0.1, learning_rate_decay=0.998, n_iter=1500,
-        batch_size=14, momentum=0.5, random_state=0, device="cpu", precision="bfloat16", n_jobs=1,
-    ).fit(np.tile(patterns, (4, 1)))
-    assert rbm.components_.dtype == np.float32
-    assert kl_to_uniform_data(rbm, patterns) < 0.35 + KL_MARGIN
+    assert bars_and_stripes_kl("bfloat16") < 0.35 + KL_MARGIN
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
@@ -85,14 +95,19 @@ def test_precisions_give_different_but_close_models():
     np.testing.assert_allclose(a.components_, b.components_, atol=0.05)
 
 
-def test_bfloat16_pcd_checkpoint_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("precision", [
+    "bfloat16",
+    pytest.param("int8", marks=pytest.mark.skipif(not int8_supported(), reason="no torch._int_mm")),
+])
+def test_reduced_precision_pcd_checkpoint_resumes_exactly(tmp_path, precision):
     X = np.random.RandomState(1).rand(90, 12)
     params = {"method": "pcd", "n_iter": 4, "batch_size": 20, "random_state": 3, "device": "cpu",
-              "precision": "bfloat16"}
+              "precision": precision}
     straight = RBM(6, **params).fit(X)
     half = RBM(6, **{**params, "n_iter": 2}).fit(X)
+    assert set(np.unique(half._persistent)) <= {0.0, 1.0}  # chains stored as states (int8: not 0 / 127)
     resumed = load(half.save(tmp_path / "half.safetensors")).set_params(n_iter=4, warm_start=True).fit(X)
-    assert resumed.get_params()["precision"] == "bfloat16"
+    assert resumed.get_params()["precision"] == precision
     np.testing.assert_array_equal(resumed.components_, straight.components_)
 
 
