@@ -6,7 +6,6 @@ from typing import NamedTuple
 import torch
 
 from . import rbm_math as m
-from .cd_int8 import weight_product
 
 
 def momentum_schedule(momentum, n_epochs):
@@ -52,11 +51,7 @@ class Statistics(NamedTuple):
         are exact in int32), written into the workspace's buffers."""
         if self.A.dtype == torch.float32:
             return self.A.T @ self.B
-        if self.A.dtype == torch.int8:
-            product = weight_product(self.A, self.B, out=self.work.product)
-        else:
-            product = torch.mm(self.A.T, self.B, out=self.work.product)
-        return self.work.product32.copy_(product)
+        return self.work.product32.copy_(self.work.weight_product(self.A, self.B))
 
 
 class Workspace:
@@ -89,6 +84,10 @@ class Workspace:
 
     def data(self, n):
         return self.B[:n]
+
+    def weight_product(self, A, B):
+        """``A^T B`` into the buffer kept for it (reduced precision)."""
+        return torch.mm(A.T, B, out=self.product)
 
 
 def _float32(x, mirror):
@@ -152,7 +151,7 @@ def momentum_step(params, velocity, stats, lr, mom, weight_decay=0.0, penalty="l
     (W, b, c), (vel_W, vel_b, vel_c) = params, velocity
     if stats.A.dtype == vel_W.dtype:
         vel_W.addmm_(stats.A.T, stats.B, beta=mom, alpha=lr / stats.n)
-    else:  # a bfloat16 product, added into the float32 velocity
+    else:  # a bfloat16 or int8 product, added into the float32 velocity
         vel_W.mul_(mom).add_(stats.product32(), alpha=lr * stats.product_scale / stats.n)
     if weight_decay:
         vel_W.sub_(W if penalty == "l2" else torch.sign(W), alpha=lr * weight_decay)

@@ -16,6 +16,8 @@ import functools
 
 import torch
 
+from .cd import Statistics
+
 UNIT = 127  # a unit value x in [0, 1] is round(UNIT * x)
 # int32 sums of products of two int8 operands stay exact up to this many terms (127^2 each).
 MAX_TERMS = (2**31 - 1) // (UNIT * UNIT)
@@ -43,10 +45,11 @@ class QuantizedWeights:
     def __init__(self, W, b, c):
         self.Wq = torch.empty_like(W, dtype=torch.int8)
         self._scaled = torch.empty_like(W)
-        self.b, self.c = b, c
-        self.refresh(W, b, c)
+        self.b, self.c = b, c  # the float32 biases themselves, updated in place
+        self.refresh(W)
 
-    def refresh(self, W, b=None, c=None):
+    def refresh(self, W):
+        """Re-quantize after ``W`` changed."""
         low, high = torch.aminmax(W)
         largest = max(-float(low), float(high))
         self.scale = (largest if largest > 0 else 1.0) / UNIT
@@ -66,8 +69,8 @@ class Int8Workspace:
         self.B = new(torch.int8, 2 * batch_size, n_visible)  # [round(127 v0); 127 vk]
         self.h = new(torch.int8, batch_size, n_hidden)  # sampled hidden states, 0 / 127
         self.v = new(torch.int8, batch_size, n_visible)  # sampled visible states, 0 / 127
-        self.sums_h = new(torch.int32, batch_size, n_hidden)
-        self.sums_v = new(torch.int32, batch_size, n_visible)
+        self.hidden_input = new(torch.int32, batch_size, n_hidden)  # products before scaling
+        self.visible_input = new(torch.int32, batch_size, n_visible)
         self.h_mean = new(torch.float32, batch_size, n_hidden)
         self.v_mean = new(torch.float32, batch_size, n_visible)
         self.diff = new(torch.float32, batch_size, n_visible)
@@ -86,17 +89,26 @@ class Int8Workspace:
     def data(self, n):
         return self.B[:n]
 
+    def weight_product(self, A, B):
+        """``A^T B`` into the int32 buffer kept for it (``cd.Statistics.product32``)."""
+        return weight_product(A, B, out=self.product)
+
+
+def _mean(units, weights, bias, q, product, out):
+    """sigmoid(units @ weights * scale + bias) of int8 ``units`` (round(127 x)), through the
+    int32 buffer ``product``, into the float32 ``out``."""
+    x = torch._int_mm(units, weights, out=product[: len(units)])
+    return torch.add(bias, out.copy_(x), alpha=q.scale / UNIT, out=out).sigmoid_()
+
 
 def _mean_hiddens(vq, q, out, work):
-    """sigmoid(v W^T + c) from int8 visible values ``vq``, into the float32 ``out``."""
-    x = torch._int_mm(vq, q.Wq.T, out=work.sums_h[: len(vq)])
-    return torch.add(q.c, out.copy_(x), alpha=q.scale / UNIT, out=out).sigmoid_()
+    """E[h | v] from int8 visible values ``vq``."""
+    return _mean(vq, q.Wq.T, q.c, q, work.hidden_input, out)
 
 
 def _mean_visibles(hq, q, out, work):
-    """sigmoid(h W + b) from int8 hidden values ``hq``, into the float32 ``out``."""
-    x = torch._int_mm(hq, q.Wq, out=work.sums_v[: len(hq)])
-    return torch.add(q.b, out.copy_(x), alpha=q.scale / UNIT, out=out).sigmoid_()
+    """E[v | h] from int8 hidden values ``hq``."""
+    return _mean(hq, q.Wq, q.b, q, work.visible_input, out)
 
 
 def _sample(mean, source, out):
@@ -123,8 +135,6 @@ def contrastive_divergence_int8(vq0, q, k, source, persistent=None, pcd=False, w
     persistent chains' states (0 / 127, PCD) and the batch's mean squared reconstruction error
     against the data as the products see it (rounded to 1/127).
     """
-    from .cd import Statistics  # cd imports this module for the int8 case
-
     n = vq0.shape[0]
     if work is None:
         work = Int8Workspace(n, q.Wq.shape[1], q.Wq.shape[0], vq0.device)

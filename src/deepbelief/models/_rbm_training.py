@@ -100,11 +100,7 @@ class RBMTrainingMixin:
         """
         stats, persistent, error = self._statistics(v0, shadow, persistent, source, work=work)
         momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty)
-        if isinstance(shadow, QuantizedWeights):
-            shadow.refresh(*params)
-        elif shadow is not params:
-            for low, p in zip(shadow, params):
-                low.copy_(p)
+        _refresh(shadow, params)
         return persistent, error
 
     def _statistics(self, v0, params, persistent, source, dtype=None, work=None):
@@ -161,3 +157,12 @@ def _shadow(params, dtype):
     if dtype == torch.int8:
         return QuantizedWeights(*params)
     return params if dtype == params[0].dtype else tuple(p.to(dtype) for p in params)
+
+
+def _refresh(shadow, params):
+    """Bring ``_shadow(params, dtype)`` up to date after ``params`` changed in place."""
+    if isinstance(shadow, QuantizedWeights):
+        shadow.refresh(params[0])  # its biases are the float32 ones
+    elif shadow is not params:
+        for low, p in zip(shadow, params):
+            low.copy_(p)
