@@ -11,9 +11,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from .backend import to_numpy, to_tensor
+from .batches import SparseRows, dense_blocks
 from .cd import momentum_schedule
 from .progress import progress
 
@@ -75,13 +77,37 @@ def torch_dtype(X):
 
 
 def predict_in_batches(forward, X, device, batch_size=4096):
-    """Apply ``forward`` (a tensor -> tensor function) to a NumPy array chunk by chunk."""
+    """Apply ``forward`` (a tensor -> tensor function) to a NumPy array (or the rows of a
+    scipy.sparse one, densified) chunk by chunk."""
     out = []
     with torch.inference_mode():
         for start in range(0, X.shape[0], batch_size):
-            chunk = to_tensor(X[start : start + batch_size], device, torch_dtype(X))
+            chunk = X[start : start + batch_size]
+            chunk = to_tensor(chunk.toarray() if sp.issparse(chunk) else chunk, device, torch_dtype(X))
             out.append(to_numpy(forward(chunk)))
     return np.concatenate(out)
+
+
+class Rows:
+    """The rows of X for training and evaluation: ``take(rows)`` gives the rows at ``rows``
+    (a tensor of indices), ``blocks()`` all rows as consecutive blocks, as float32 tensors.
+
+    Dense X goes to the device once (one block); scipy.sparse X stays sparse and each batch
+    or block is densified when it is used.
+    """
+
+    def __init__(self, X, device):
+        self.device = device
+        self.sparse = SparseRows(X) if sp.issparse(X) else None
+        self.data = None if self.sparse is not None else to_tensor(X, device)
+
+    def take(self, rows):
+        return self.data[rows] if self.sparse is None else self.sparse.rows(rows, self.device)
+
+    def blocks(self):
+        if self.sparse is None:
+            return [self.data]
+        return (to_tensor(block, self.device) for block in dense_blocks(self.sparse.X))
 
 
 def _optimizer(settings, weights, biases):

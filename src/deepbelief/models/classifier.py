@@ -226,7 +226,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
             n_X = n_y = None  # let validate_data explain what is wrong
         if n_X is not None and n_X != n_y:
             raise ValueError(f"y has {n_y} labels but X has {n_X} rows; pass one label per row.")
-        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=(np.float64, np.float32))
         check_classification_targets(y)
         self.classes_, y = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -298,7 +298,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
 
     def _fine_tune(self, X, y, X_val, y_val, weights, biases, source, callback):
         device = weights[0].device
-        data, labels = to_tensor(X, device), torch.as_tensor(y, device=device)
+        data, labels = ft.Rows(X, device), torch.as_tensor(y, device=device)
         hidden = list(zip(weights[:-1], biases[:-1]))
 
         def features(x, train):  # (B, n_features) -> (B, last hidden size)
@@ -317,17 +317,19 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
 
         evaluate = None
         if X_val is not None:
-            val_data, val_labels = to_tensor(X_val, device), torch.as_tensor(y_val, device=device)
+            val_data, val_labels = ft.Rows(X_val, device), torch.as_tensor(y_val, device=device)
 
             def evaluate():
-                return (logits(features(val_data, False)).argmax(1) != val_labels).float().mean()
+                predicted = [logits(features(x, False)).argmax(1) for x in val_data.blocks()]
+                return (torch.cat(predicted) != val_labels).float().mean()
 
         self.stopping_ = None
         common = dict(evaluate=evaluate, history=self.history_, metric="train_error",
                       name=type(self).__name__, verbose=self.verbose)
         if self.output_n_iter:
-            with torch.no_grad():
-                top = features(data, False)  # (n_samples, last hidden size), computed once
+            with torch.no_grad():  # (n_samples, last hidden size), computed once
+                tops = [features(x, False) for x in data.blocks()]
+                top = tops[0] if len(tops) == 1 else torch.cat(tops)
             self.stopping_ = ft.train(
                 [weights[-1]], [biases[-1]],
                 lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, source), rows),
@@ -338,7 +340,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         self.n_iter_ = 0
         if self.n_iter:
             self.stopping_ = ft.train(
-                weights, biases, lambda rows: logits_loss(features(data[rows], True), rows),
+                weights, biases, lambda rows: logits_loss(features(data.take(rows), True), rows),
                 len(y), self._settings(self.n_iter, len(y), weights), source, phase="network",
                 on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases), **common,
             )
@@ -354,7 +356,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         """
         with limit_threads(self.n_jobs):
             check_is_fitted(self)
-            X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
             X = clip_unit_range(X, self.visible)
             device, dtype = resolve_device(self.device), ft.torch_dtype(X)
             weights = [to_tensor(W, device, dtype) for W in self.coefs_]
