@@ -110,7 +110,8 @@ class Rows:
         return (to_tensor(block, self.device) for block in dense_blocks(self.sparse.X))
 
 
-def _optimizer(settings, weights, biases):
+def make_optimizer(settings, weights, biases):
+    """The torch optimizer ``train`` steps: AdamW or SGD over ``weights`` and ``biases``."""
     groups = [
         {"params": weights, "weight_decay": settings.weight_decay},
         {"params": biases, "weight_decay": 0.0},
@@ -141,6 +142,7 @@ def train(
     name="fine-tuning",
     verbose=0,
     on_epoch=None,
+    optimizer=None,
 ):
     """Mini-batch backprop on ``weights`` and ``biases`` (lists of leaf tensors), in place.
 
@@ -158,6 +160,9 @@ def train(
         learning_rate, time.
     on_epoch : callable, optional
         ``on_epoch(epoch)`` after every epoch (0-based).
+    optimizer : torch.optim.Optimizer, optional
+        The optimizer to step (``make_optimizer`` over ``weights`` and ``biases``, perhaps with
+        the state of an earlier call loaded); default a new one.
 
     Returns
     -------
@@ -168,7 +173,7 @@ def train(
     params = weights + biases
     device = params[0].device
     reduced = settings.dtype != torch.float32  # master weights stay float32 either way
-    optimizer = _optimizer(settings, weights, biases)
+    optimizer = make_optimizer(settings, weights, biases) if optimizer is None else optimizer
     momenta = momentum_schedule(settings.momentum, settings.n_iter)
     batch_size = min(settings.batch_size, n_samples)
     n_batches = -(-n_samples // batch_size)
