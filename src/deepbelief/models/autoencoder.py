@@ -31,7 +31,9 @@ class DeepAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, FineTun
     The encoder is the DBN's up pass (weights ``W.T``, hidden biases); the decoder its down pass
     (weights ``W``, visible biases), so before fine-tuning the network reconstructs exactly as
     ``dbn_.reconstruct`` does. Fine-tuning minimises the cross-entropy between the data and its
-    reconstruction for Bernoulli inputs, and the squared error for Gaussian inputs.
+    reconstruction for Bernoulli inputs, and the squared error for Gaussian inputs. Input may
+    be scipy.sparse (densified a batch at a time); the codes are named ``deepautoencoder0,
+    ...`` (``get_feature_names_out``, ``set_output(transform="pandas")``).
 
     Parameters
     ----------

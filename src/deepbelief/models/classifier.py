@@ -134,10 +134,22 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
         and ``partial_fit`` calls).
     t_ : int
         Training rows seen by whole-network fine-tuning (``n_iter_`` times the rows per epoch).
-    loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_ : see below
-        MLPClassifier's record of fine-tuning, from ``history_``.
-    n_layers_, n_outputs_, out_activation_ : see below
-        MLPClassifier's description of the layers.
+    loss_ : float
+        Mean cross-entropy of the last whole-network fine-tuning epoch.
+    loss_curve_ : list of float
+        Mean cross-entropy of every whole-network fine-tuning epoch (``n_iter_`` entries).
+    best_loss_ : float or None
+        The lowest of ``loss_curve_``; None with a validation split, as in MLPClassifier.
+    validation_scores_ : list of float or None
+        Validation accuracy of every whole-network epoch; None without a validation split.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_`` (whose weights were kept).
+    n_layers_ : int
+        Layers including input and output.
+    n_outputs_ : int
+        Output units: one per class.
+    out_activation_ : str
+        "softmax".
     n_features_in_ : int
 
     References

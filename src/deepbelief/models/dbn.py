@@ -32,6 +32,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, SaveLoadMixin, TransformerMixin, Base
 
     RBM ``i`` is trained on E[h | v] of RBM ``i - 1`` applied to the data (Hinton, Osindero & Teh
     2006). ``transform`` maps data to the top layer, ``reconstruct`` goes up and back down.
+    It takes dense arrays, memmaps and scipy.sparse matrices or arrays, keeps float32 and
+    float64 (other input becomes float64), names its outputs ``dbn0, dbn1, ...``
+    (``get_feature_names_out``) and gives pandas output after ``set_output(transform="pandas")``.
 
     Parameters
     ----------
