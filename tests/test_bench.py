@@ -141,3 +141,12 @@ def test_cd1_floor(monkeypatch, tmp_path):
     assert set(parts) == {f"sections_{p}_seconds" for p in
                           ("batch", "products", "sigmoids", "draws", "error", "bias_sums", "update")}
     assert sum(parts.values()) == pytest.approx(result["sections_seconds"], rel=0.1, abs=0.005)
+
+
+def test_sparse_throughput(monkeypatch, tmp_path):
+    out = tmp_path / "result.json"
+    result = load_script("sparse_throughput", monkeypatch).main(
+        ["--rows", "500", "--vocabulary", "300", "--hidden", "16", "--epochs", "1", "--threads", "1",
+         "--out", str(out)])
+    assert json.loads(out.read_text())["benchmark"] == "sparse_throughput"
+    assert result["same_model"] and 0 < result["density"] < 0.5

@@ -99,7 +99,7 @@ def test_adam_weight_decay_is_decoupled():
     W = torch.full((3, 2), 0.5, requires_grad=True)
     b = torch.full((2,), 0.5, requires_grad=True)
     settings = ft.Settings(solver="adam", learning_rate=0.01, weight_decay=0.1)
-    optimizer = ft._optimizer(settings, [W], [b])
+    optimizer = ft.make_optimizer(settings, [W], [b])
     (0.0 * (W.sum() + b.sum())).backward()
     optimizer.step()
     np.testing.assert_allclose(W.detach().numpy(), 0.5 * (1 - 0.01 * 0.1), rtol=1e-6)

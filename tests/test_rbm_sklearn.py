@@ -3,6 +3,7 @@
 import pickle
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -10,8 +11,10 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import validate_data
 
 from deepbelief import RBM
+from deepbelief._core.batches import as_stream
 
 FAST = dict(n_components=4, n_iter=2, random_state=0, device="cpu")
 
@@ -25,9 +28,8 @@ class RangeUncheckedRBM(RBM):
     """
 
     def _validate_X(self, X, reset=False, fitting=False):
-        from sklearn.utils.validation import validate_data
-
-        return validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
+        X = validate_data(self, X, reset=reset, accept_sparse="csr", dtype=(np.float64, np.float32))
+        return as_stream(X) if fitting and sp.issparse(X) else X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

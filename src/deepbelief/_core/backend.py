@@ -4,6 +4,7 @@ import math
 import re
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
@@ -165,11 +166,26 @@ def to_numpy(tensor):
     return tensor.detach().cpu().numpy()
 
 
+def value_range(X):
+    """(min, max) of a dense array, or of a scipy.sparse one (its stored values and its zeros)."""
+    if not sp.issparse(X):
+        return float(np.min(X)), float(np.max(X))
+    X = X if X.format in ("csr", "csc") else X.tocsr()
+    lows, highs = [], []
+    if X.data.size:
+        lows.append(X.data.min())
+        highs.append(X.data.max())
+    if X.nnz < X.shape[0] * X.shape[1]:  # zeros that are not stored
+        lows.append(0.0)
+        highs.append(0.0)
+    return float(min(lows)), float(max(highs))
+
+
 def check_unit_range(X, kind, what="X"):
     """Bernoulli units hold probabilities: refuse values outside [0, 1] with a fix in the message."""
     if kind != "bernoulli":
         return
-    low, high = float(np.min(X)), float(np.max(X))
+    low, high = value_range(X)
     if low < 0.0 or high > 1.0:
         found = "Negative values in data" if low < 0.0 else "Values above 1 in data"
         raise ValueError(
@@ -185,8 +201,15 @@ def clip_unit_range(X, kind):
     A Bernoulli unit's input is a probability, so 1.2 means "on" and -0.1 "off". Such values
     are common at prediction time: ``MinMaxScaler`` maps unseen data outside [0, 1], and passes a
     pixel that was constant in training through unscaled. Returns ``X`` itself when nothing
-    needs clipping, else a clipped copy.
+    needs clipping, else a clipped copy (for sparse ``X``, of its stored values).
     """
-    if kind != "bernoulli" or (float(np.min(X)) >= 0.0 and float(np.max(X)) <= 1.0):
+    if kind != "bernoulli":
+        return X
+    low, high = value_range(X)
+    if low >= 0.0 and high <= 1.0:
+        return X
+    if sp.issparse(X):
+        X = X.tocsr(copy=True)
+        np.clip(X.data, 0.0, 1.0, out=X.data)
         return X
     return np.clip(X, 0.0, 1.0)

@@ -11,9 +11,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from .backend import to_numpy, to_tensor
+from .batches import SparseRows, dense_blocks
 from .cd import momentum_schedule
 from .progress import progress
 
@@ -75,16 +77,41 @@ def torch_dtype(X):
 
 
 def predict_in_batches(forward, X, device, batch_size=4096):
-    """Apply ``forward`` (a tensor -> tensor function) to a NumPy array chunk by chunk."""
+    """Apply ``forward`` (a tensor -> tensor function) to a NumPy array (or the rows of a
+    scipy.sparse one, densified) chunk by chunk."""
     out = []
     with torch.inference_mode():
         for start in range(0, X.shape[0], batch_size):
-            chunk = to_tensor(X[start : start + batch_size], device, torch_dtype(X))
+            chunk = X[start : start + batch_size]
+            chunk = to_tensor(chunk.toarray() if sp.issparse(chunk) else chunk, device, torch_dtype(X))
             out.append(to_numpy(forward(chunk)))
     return np.concatenate(out)
 
 
-def _optimizer(settings, weights, biases):
+class Rows:
+    """The rows of X for training and evaluation: ``take(rows)`` gives the rows at ``rows``
+    (a tensor of indices), ``blocks()`` all rows as consecutive blocks, as float32 tensors.
+
+    Dense X goes to the device once (one block); scipy.sparse X stays sparse and each batch
+    or block is densified when it is used.
+    """
+
+    def __init__(self, X, device):
+        self.device = device
+        self.sparse = SparseRows(X) if sp.issparse(X) else None
+        self.data = None if self.sparse is not None else to_tensor(X, device)
+
+    def take(self, rows):
+        return self.data[rows] if self.sparse is None else self.sparse.rows(rows, self.device)
+
+    def blocks(self):
+        if self.sparse is None:
+            return [self.data]
+        return (to_tensor(block, self.device) for block in dense_blocks(self.sparse.X))
+
+
+def make_optimizer(settings, weights, biases):
+    """The torch optimizer ``train`` steps: AdamW or SGD over ``weights`` and ``biases``."""
     groups = [
         {"params": weights, "weight_decay": settings.weight_decay},
         {"params": biases, "weight_decay": 0.0},
@@ -115,6 +142,7 @@ def train(
     name="fine-tuning",
     verbose=0,
     on_epoch=None,
+    optimizer=None,
 ):
     """Mini-batch backprop on ``weights`` and ``biases`` (lists of leaf tensors), in place.
 
@@ -132,6 +160,9 @@ def train(
         learning_rate, time.
     on_epoch : callable, optional
         ``on_epoch(epoch)`` after every epoch (0-based).
+    optimizer : torch.optim.Optimizer, optional
+        The optimizer to step (``make_optimizer`` over ``weights`` and ``biases``, perhaps with
+        the state of an earlier call loaded); default a new one.
 
     Returns
     -------
@@ -142,7 +173,7 @@ def train(
     params = weights + biases
     device = params[0].device
     reduced = settings.dtype != torch.float32  # master weights stay float32 either way
-    optimizer = _optimizer(settings, weights, biases)
+    optimizer = make_optimizer(settings, weights, biases) if optimizer is None else optimizer
     momenta = momentum_schedule(settings.momentum, settings.n_iter)
     batch_size = min(settings.batch_size, n_samples)
     n_batches = -(-n_samples // batch_size)

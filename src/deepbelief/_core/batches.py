@@ -1,4 +1,5 @@
-"""Mini-batches of training rows: from a tensor in memory, or read from a NumPy memmap on demand.
+"""Mini-batches of training rows: from a tensor in memory, or read on demand from a NumPy memmap
+or a scipy.sparse matrix.
 
 A memmap (``np.memmap``, e.g. ``np.load(path, mmap_mode="r")`` or ``read_idx(path, mmap=True)``)
 is never read whole: its checks, its column mean and its batches go through it in slices, so
@@ -11,9 +12,14 @@ A memmap must hold floats (in [0, 1] for bernoulli visible units), as in-memory 
 uint8 images are refused with the recipe for a scaled float32 copy rather than divided by a
 guessed 255 (``read_idx(path, mmap=True)`` of MNIST gives such a uint8 memmap). A DBN's upper RBMs read ``LiftedRows``:
 the batch carried up through the fitted RBMs below.
+
+A scipy.sparse matrix or array (``SparseRows``, CSR inside) is streamed the same way: each batch
+and chunk is densified on its own, its checks read the stored values only, and the model equals
+the one trained on the same rows as a dense array, bit for bit.
 """
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from . import rbm_math as m
@@ -55,6 +61,37 @@ class ArrayRows(RowStream):
             yield np.asarray(self.X[start : start + step])
 
 
+class SparseRows(RowStream):
+    """The rows of a scipy.sparse matrix or array (CSR; other formats are converted once),
+    densified a batch or a chunk at a time."""
+
+    def __init__(self, X):
+        self.X = X.tocsr() if X.format != "csr" else X
+        self.shape = X.shape
+
+    def rows(self, index, device):
+        index = index.cpu().numpy() if isinstance(index, torch.Tensor) else index
+        return torch.from_numpy(self.X[index].toarray().astype(np.float32, copy=False)).to(device)
+
+    def chunks(self):
+        step = self.chunk_rows()
+        for start in range(0, self.shape[0], step):
+            yield self.X[start : start + step].toarray()
+
+    def stored_values(self):
+        """The explicitly stored values, and whether implicit zeros lie between them."""
+        return self.X.data, self.X.nnz < self.shape[0] * self.shape[1]
+
+
+def dense_blocks(X):
+    """``X`` as consecutive dense blocks of rows: itself if dense, else about ``CHUNK_BYTES``
+    of float64 rows at a time in X's own dtype (for inference on sparse data)."""
+    if not sp.issparse(X):
+        yield X
+        return
+    yield from SparseRows(X).chunks()
+
+
 class LiftedRows(RowStream):
     """The hidden means E[h | v] of one fitted RBM applied to the rows of ``below``, per batch.
 
@@ -86,14 +123,18 @@ class LiftedRows(RowStream):
 
 
 def is_streamed(X):
-    """True for data ``fit`` reads in slices instead of loading: a memmap or a ``RowStream``."""
-    return isinstance(X, (np.memmap, RowStream))
+    """True for data ``fit`` reads in slices instead of loading: a memmap, a scipy.sparse
+    matrix or array, or a ``RowStream``."""
+    return isinstance(X, (np.memmap, RowStream)) or sp.issparse(X)
 
 
 def as_stream(X, what="X"):
-    """A memmap as a ``ArrayRows`` (a ``RowStream`` as itself), after checking shape and dtype."""
+    """A memmap as a ``ArrayRows``, sparse data as ``SparseRows`` (a ``RowStream`` as itself),
+    after checking shape and dtype (sparse data: checked by ``validate_data`` already)."""
     if isinstance(X, RowStream):
         return X
+    if sp.issparse(X):
+        return SparseRows(X)
     if X.ndim != 2:
         raise ValueError(
             f"Expected a 2D memmap for {what}, got shape {X.shape}: reshape it to "
@@ -112,7 +153,13 @@ def as_stream(X, what="X"):
 def check_stream(stream, kind, what="X"):
     """Finite values (and in [0, 1] for bernoulli units), checked chunk by chunk."""
     low, high = np.inf, -np.inf
-    for chunk in stream.chunks():
+    if isinstance(stream, SparseRows):  # the stored values, and the zeros between them
+        values, zeros = stream.stored_values()
+        chunks = [values] if values.size else []
+        low, high = (0.0, 0.0) if zeros else (low, high)
+    else:
+        chunks = stream.chunks()
+    for chunk in chunks:
         if not np.isfinite(chunk).all():
             raise ValueError(
                 f"Input {what} contains NaN or infinity: remove or impute those values first."
@@ -122,7 +169,8 @@ def check_stream(stream, kind, what="X"):
         found = "Negative values in data" if low < 0.0 else "Values above 1 in data"
         raise ValueError(
             f"{found}: {what} has values in [{low:g}, {high:g}] but bernoulli visible units need "
-            "values in [0, 1]. Write the memmap scaled to [0, 1] (e.g. 8-bit pixels / 255)."
+            "values in [0, 1]. Scale the data to [0, 1] (e.g. 8-bit pixels / 255; sparse counts: "
+            "sklearn.preprocessing.MaxAbsScaler, or X.sign() for presence / absence)."
         )
 
 

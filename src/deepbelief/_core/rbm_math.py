@@ -83,12 +83,18 @@ def gibbs_chain(
     return v, h_mean, h
 
 
-def pseudo_log_likelihood(v, W, b, c, hidden, chunk_size=64):
+PLL_TERMS = 2**25  # (row, visible, hidden) terms of pseudo_log_likelihood held at once
+
+
+def pseudo_log_likelihood(v, W, b, c, hidden, chunk_size=None):
     """Exact sum over every visible unit i of log p(v_i | v_-i) for binary ``v``, shape (B,).
 
     Flipping unit i changes the hidden input by +-W[:, i], so all flips of a chunk of rows are
-    one broadcast instead of n_visible free-energy evaluations.
+    one broadcast instead of n_visible free-energy evaluations. A chunk holds 64 rows, fewer
+    for wide models (at most about ``PLL_TERMS`` terms: 128 MB of float32).
     """
+    if chunk_size is None:
+        chunk_size = min(64, max(1, PLL_TERMS // (W.shape[0] * W.shape[1])))
     out = torch.empty(v.shape[0], dtype=v.dtype, device=v.device)
     for start in range(0, v.shape[0], chunk_size):
         vc = v[start : start + chunk_size]  # (B, V)

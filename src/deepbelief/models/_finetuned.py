@@ -114,6 +114,7 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.input_tags.sparse = True  # the first RBM and fine-tuning densify one batch at a time
         return tags
 
     # ------------------------------------------------------------ model files

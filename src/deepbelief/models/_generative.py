@@ -15,13 +15,32 @@ class GenerativeMixin:
     """Sampling and scoring for ``RBM``; uses its ``_fitted_tensors`` and ``_param_arrays``."""
 
     def gibbs(self, X, n_steps=1):
-        """Run ``n_steps`` Gibbs steps v -> h -> v from ``X``; returns the last visible sample."""
-        _, v, (W, b, c) = self._fitted_tensors(X)
+        """Run ``n_steps`` Gibbs steps v -> h -> v from ``X``; returns the last visible sample.
+
+        With the default one step this is BernoulliRBM's ``gibbs``: hidden states sampled
+        from p(h | v), then visible states from p(v | h). Each call draws new numbers from
+        ``random_state_`` (two calls on the same ``X`` give different samples).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The visible states to start from (sparse X is densified: the samples are dense
+            and as large anyway).
+        n_steps : int, default=1
+            Gibbs steps v -> h -> v.
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features)
+            Sampled visible states in X's float dtype (float64 for other input): 0.0 / 1.0 for
+            Bernoulli units (BernoulliRBM returns them as booleans), real values for Gaussian.
+        """
+        dtype, v, (W, b, c) = self._fitted_tensors(X)
         source = RandomSource(self.random_state_, v.device)
         with torch.inference_mode():
             h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
             vk, _, _ = m.gibbs_chain(h, W, b, c, self.visible, self.hidden, n_steps, source)
-        return to_numpy(vk).astype(float)
+        return to_numpy(vk).astype(dtype)
 
     def sample(self, n_samples=16, n_steps=1000, return_chain=False):
         """Draw digits from the model by running Gibbs chains from random visible states.
@@ -50,10 +69,19 @@ class GenerativeMixin:
         return (last, np.stack(chain).astype(float)) if return_chain else last
 
     def free_energy(self, X):
-        """F(v) = -log sum_h exp(-E(v, h)) for each row, shape (n_samples,)."""
-        _, v, (W, b, c) = self._fitted_tensors(X)
-        with torch.inference_mode():
-            return to_numpy(m.free_energy(v, W, b, c, self.visible, self.hidden)).astype(float)
+        """F(v) = -log sum_h exp(-E(v, h)) for each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is densified a block of rows at a time.
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples,), float64
+        """
+        fn = lambda v, W, b, c: m.free_energy(v, W, b, c, self.visible, self.hidden)  # noqa: E731
+        return self._map_rows(X, fn).astype(float)
 
     def _has_binary_visibles(self):
         return self.visible == "bernoulli"
@@ -63,15 +91,23 @@ class GenerativeMixin:
         """Pseudo-log-likelihood: the sum over every pixel i of log p(v_i | v_-i), exact.
 
         Defined for Bernoulli visible units; each row of ``X`` is binarised at 0.5 first.
+        BernoulliRBM's ``score_samples`` estimates the same sum from one pixel picked at
+        random per row (``n_features * log p(v_i | v_-i)``, seeded by ``random_state``): on
+        binary data its expectation is this value, which is exact and deterministic, at
+        ``n_features`` times the cost (about ``n_features * n_components`` operations per
+        row). On grey data BernoulliRBM scores the grey values; this scores them binarised.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is densified a block of rows at a time.
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,)
+        scores : ndarray of shape (n_samples,), float64
         """
-        _, v, (W, b, c) = self._fitted_tensors(X)
-        with torch.inference_mode():
-            binary = (v > 0.5).to(v.dtype)
-            return to_numpy(m.pseudo_log_likelihood(binary, W, b, c, self.hidden)).astype(float)
+        fn = lambda v, W, b, c: m.pseudo_log_likelihood((v > 0.5).to(v.dtype), W, b, c, self.hidden)  # noqa: E731
+        return self._map_rows(X, fn).astype(float)
 
     def log_partition(self, base_data=None, n_betas=None, n_runs=100, random_state=None):
         """log Z by annealed importance sampling, with its uncertainty.

@@ -49,3 +49,17 @@ def expand_per_layer(name, value, n_rbms):
             f"hidden layer); give one value per RBM or a single value for all{hint}."
         )
     return values
+
+
+def hidden_sizes(hidden_layer_sizes):
+    """``hidden_layer_sizes`` as a list of ints (an int means one hidden layer)."""
+    sizes = hidden_layer_sizes
+    if isinstance(sizes, Integral):
+        sizes = [sizes]
+    sizes = list(sizes)
+    if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+        raise ValueError(
+            "hidden_layer_sizes must be a non-empty list of positive integers, the sizes of the "
+            f"hidden layers only (e.g. (500, 500, 2000)), got {hidden_layer_sizes!r}."
+        )
+    return [int(s) for s in sizes]

@@ -1,6 +1,7 @@
 """What of an RBM goes into its model file: weights, biases and the training state (momentum
 buffers, persistent chains, the random generator), so a loaded checkpoint resumes exactly."""
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .modelfile import SaveLoadMixin, random_state_from_saved, random_state_to_saved
@@ -22,6 +23,8 @@ class RBMFileMixin(SaveLoadMixin):
             arrays[f"velocity.{i}"] = v
         if self._persistent is not None:
             arrays["persistent"] = self._persistent
+        if getattr(self, "h_samples_", None) is not self._persistent:  # CD's chain ends (PCD's are "persistent")
+            arrays["h_samples_"] = self.h_samples_
         state = {
             "n_features_in_": int(self.n_features_in_),
             "n_iter_": int(self.n_iter_),
@@ -39,6 +42,9 @@ class RBMFileMixin(SaveLoadMixin):
         velocity = [arrays[f"velocity.{i}"] for i in range(3) if f"velocity.{i}" in arrays]
         self._velocity = velocity or None
         self._persistent = arrays.get("persistent")
+        self.h_samples_ = arrays.get("h_samples_", self._persistent)
+        if self.h_samples_ is None:  # a CD model saved by deepbelief 0.1.0, which kept no chains
+            self.h_samples_ = np.zeros((self.batch_size, len(self.intercept_hidden_)), dtype=np.float32)
         self.random_state_ = random_state_from_saved(arrays["random_state_.keys"], state["random_state_"])
         self.n_features_in_ = state["n_features_in_"]
         self.n_iter_ = state["n_iter_"]

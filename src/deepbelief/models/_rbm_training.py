@@ -6,8 +6,9 @@ import time
 import numpy as np
 import torch
 
+from .._core import rbm_math as m
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
-from .._core.batches import batch_source
+from .._core.batches import as_stream, batch_source, is_streamed
 from .._core.cd import Workspace, contrastive_divergence, momentum_schedule, momentum_step
 from .._core.cd_int8 import UNIT, Int8Workspace, QuantizedWeights, contrastive_divergence_int8
 from .._core.precision import compute_dtype, macs_per_product
@@ -52,6 +53,7 @@ class RBMTrainingMixin:
         bar = progress(
             total=n_epochs * n_batches, desc="RBM", unit="batch", verbose=self.verbose
         )
+        monitor = _monitor_rows(X, self.visible, W.shape[0], device) if self.verbose >= 2 else None
         with torch.inference_mode(), bar:
             for e in range(n_epochs):
                 epoch = epochs_before + e
@@ -82,8 +84,11 @@ class RBMTrainingMixin:
                             else "."
                         )
                     )
-                self._store(params, velocity, persistent)
-                self._record(epoch, batch_errors, time.perf_counter() - start, lr, mom, bar)
+                chain_end = None if self.method == "pcd" else _chain_end(work, len(index), params, self.hidden, source)
+                self._store(params, velocity, persistent, chain_end)
+                seconds = time.perf_counter() - start
+                pll = None if monitor is None else float(m.pseudo_log_likelihood(monitor, W, b, c, self.hidden).mean())
+                self._record(epoch, batch_errors, seconds, lr, mom, bar, pll)
                 if callback is not None:
                     callback(self, epoch)
 
@@ -122,7 +127,7 @@ class RBMTrainingMixin:
         stats, persistent, error = self._statistics(v0, params, persistent, source)
         return [stats.weight_gradient(), stats.grad_b, stats.grad_c], persistent, error
 
-    def _store(self, params, velocity, persistent):
+    def _store(self, params, velocity, persistent, chain_end=None):
         W, b, c = (to_numpy(p) for p in params)
         # On CPU the tensors share memory with these arrays; copying keeps that explicit.
         self.components_ = np.array(W, dtype=np.float32)
@@ -132,8 +137,10 @@ class RBMTrainingMixin:
         if persistent is not None:  # as 0 / 1 states whatever the products ran in
             persistent = persistent.float() / UNIT if persistent.dtype == torch.int8 else persistent.float()
         self._persistent = None if persistent is None else np.array(to_numpy(persistent))
+        # BernoulliRBM's name for the chains: PCD's own, or where CD's last chain ended.
+        self.h_samples_ = self._persistent if chain_end is None else chain_end
 
-    def _record(self, epoch, batch_errors, seconds, lr, mom, bar):
+    def _record(self, epoch, batch_errors, seconds, lr, mom, bar, pll=None):
         h = self.history_
         h["epoch"].append(epoch + 1)
         h["reconstruction_error"].append(float(np.mean(batch_errors)))
@@ -144,11 +151,40 @@ class RBMTrainingMixin:
         self.n_iter_ = epoch + 1
         bar.set_postfix(epoch=epoch + 1, recon=f"{h['reconstruction_error'][-1]:.4f}")
         if self.verbose >= 2:
+            score = "" if pll is None else f", pseudo-likelihood {pll:.2f}"
             bar.write(
                 f"[RBM] epoch {epoch + 1}: reconstruction error "
-                f"{h['reconstruction_error'][-1]:.5f}, {seconds:.2f}s",
+                f"{h['reconstruction_error'][-1]:.5f}{score}, {seconds:.2f}s",
                 file=sys.stderr,
             )
+
+
+MONITOR_ROWS = 1000  # training rows the pseudo-likelihood of verbose=2 is measured on, at most
+MONITOR_TERMS = 2**28  # and at most about this many (row, visible, hidden) terms of it
+
+
+def _monitor_rows(X, visible, n_hidden, device):
+    """Evenly spaced training rows, binarised at 0.5, for the pseudo-likelihood that
+    ``verbose=2`` prints per epoch (Bernoulli visible units only; None otherwise). Fixed
+    rows and no random numbers: printing never changes the model."""
+    if visible != "bernoulli":
+        return None
+    n_samples, n_features = X.shape
+    cap = max(10, MONITOR_TERMS // (n_features * n_hidden))
+    index = np.unique(np.linspace(0, n_samples - 1, min(n_samples, MONITOR_ROWS, cap)).astype(np.int64))
+    rows = as_stream(X).rows(index, device) if is_streamed(X) else to_tensor(X[index], device)
+    return (rows > 0.5).float()
+
+
+def _chain_end(work, n, params, hidden, source):
+    """``h_samples_`` of a CD step: hidden states sampled from the step's last visible
+    sample (rows n:2n of ``work.B``), with the updated weights and the epoch's random stream
+    after its last batch (so the parameters and later epochs draw the same numbers as ever)."""
+    W, _, c = params
+    v = work.B[n : 2 * n].float()
+    if work.B.dtype == torch.int8:
+        v = v / UNIT
+    return np.array(to_numpy(m.sample_units(m.mean_hiddens(v, W, c, hidden), hidden, source)))
 
 
 def _shadow(params, dtype):

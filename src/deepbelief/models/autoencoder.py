@@ -4,7 +4,7 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import TransformerMixin, _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core import backprop as ft
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
+from .._core.batches import dense_blocks
 from .._core.rbm_math import UNIT_TYPES
 from .._core.threads import limit_threads
 from ._finetuned import FineTunedNet
@@ -24,13 +25,15 @@ def _activation(units):
 
 
 @register
-class DeepAutoencoder(TransformerMixin, FineTunedNet):
+class DeepAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, FineTunedNet):
     """Deep autoencoder: an RBM stack pretrained greedily, unrolled, and fine-tuned by backprop.
 
     The encoder is the DBN's up pass (weights ``W.T``, hidden biases); the decoder its down pass
     (weights ``W``, visible biases), so before fine-tuning the network reconstructs exactly as
     ``dbn_.reconstruct`` does. Fine-tuning minimises the cross-entropy between the data and its
-    reconstruction for Bernoulli inputs, and the squared error for Gaussian inputs.
+    reconstruction for Bernoulli inputs, and the squared error for Gaussian inputs. Input may
+    be scipy.sparse (densified a batch at a time); the codes are named ``deepautoencoder0,
+    ...`` (``get_feature_names_out``, ``set_output(transform="pandas")``).
 
     Parameters
     ----------
@@ -215,7 +218,8 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is densified one batch at a time, in pretraining and fine-tuning.
         y : ignored
         callback : callable, optional
             ``callback(ae, stage, epoch)`` after every epoch (0-based) of every stage: while
@@ -228,7 +232,7 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
         self : DeepAutoencoder
         """
         with limit_threads(self.n_jobs):
-            X = validate_data(self, X, dtype=(np.float32, np.float64))
+            X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
             self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
             check_unit_range(X, self.visible)
             rng = check_random_state(self.random_state)
@@ -249,7 +253,7 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
 
     def _fine_tune(self, X, X_val, weights, biases, source, callback):
         device = weights[0].device
-        data = to_tensor(X, device)
+        data = ft.Rows(X, device)
         activations = self._activations()
         bernoulli = self.visible == "bernoulli"
 
@@ -263,7 +267,7 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
             return ((rec - x) ** 2).sum()
 
         def batch_loss(rows):
-            x = data[rows]
+            x = data.take(rows)
             out = output(x)
             se = squared_error(out, x)
             if bernoulli:
@@ -274,10 +278,10 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
 
         evaluate = None
         if X_val is not None:
-            val = to_tensor(X_val, device)
+            val = ft.Rows(X_val, device)
 
             def evaluate():
-                return squared_error(output(val), val) / val.shape[0]
+                return sum(squared_error(output(x), x) for x in val.blocks()) / X_val.shape[0]
 
         settings = self._settings(self.n_iter, X.shape[0], weights)
         return ft.train(
@@ -307,12 +311,27 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
 
     def _check_X(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
         X = clip_unit_range(X, self.visible)
         return X
 
+    @property
+    def _n_features_out(self):
+        """Columns of ``transform``, for ``get_feature_names_out`` ("deepautoencoder0", ...)."""
+        return self.layer_sizes_[-1]
+
     def transform(self, X):
-        """Codes: the encoder's output, shape (n_samples, layer_sizes_[-1])."""
+        """Codes: the encoder's output.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, layer_sizes_[-1])
+            float32 for float32 ``X``, else float64.
+        """
         return self._run(self._check_X(X), 0, len(self.coefs_) // 2)
 
     def inverse_transform(self, codes):
@@ -334,18 +353,36 @@ class DeepAutoencoder(TransformerMixin, FineTunedNet):
         return self._run(codes, len(self.coefs_) // 2, len(self.coefs_))
 
     def reconstruct(self, X):
-        """Encode and decode, shape (n_samples, n_features)."""
+        """Encode and decode.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+        """
         return self._run(self._check_X(X), 0, len(self.coefs_))
 
     def reconstruction_error(self, X):
         """Mean over examples of the squared error summed over features (H&S 2006's measure).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is densified a block of rows at a time.
 
         Returns
         -------
         error : float
         """
         X = self._check_X(X)
-        return float(np.mean(np.sum((self.reconstruct(X) - X) ** 2, axis=1, dtype=np.float64)))
+        errors = [
+            np.sum((self._run(block, 0, len(self.coefs_)) - block) ** 2, axis=1, dtype=np.float64)
+            for block in dense_blocks(X)
+        ]
+        return float(np.mean(np.concatenate(errors)))
 
     def score(self, X, y=None):
         """Negative ``reconstruction_error(X)``: greater is better, as scikit-learn expects."""

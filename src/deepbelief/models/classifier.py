@@ -7,7 +7,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
@@ -16,39 +15,29 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 from .._core import backprop as ft
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
 from .._core.threads import limit_threads
+from ._continued import ContinuedTrainingMixin, class_indices, split_off
 from ._finetuned import FineTunedNet
+from ._layers import hidden_sizes
+from ._mlp_attributes import MLPAttributesMixin
 from .modelfile import register
 
 
-def hidden_sizes(hidden_layer_sizes):
-    """``hidden_layer_sizes`` as a list of ints (an int means one hidden layer)."""
-    sizes = hidden_layer_sizes
-    if isinstance(sizes, Integral):
-        sizes = [sizes]
-    sizes = list(sizes)
-    if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-        raise ValueError(
-            "hidden_layer_sizes must be a non-empty list of positive integers, the sizes of the "
-            f"hidden layers only (e.g. (500, 500, 2000)), got {hidden_layer_sizes!r}."
-        )
-    return [int(s) for s in sizes]
-
-
-def _split(X, y, fraction, rng):
-    """Hold out ``fraction`` of the rows, stratified when every class has two examples."""
-    counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 2 else None
-    return train_test_split(X, y, test_size=fraction, random_state=rng, stratify=stratify)
-
-
 @register
-class DBNClassifier(ClassifierMixin, FineTunedNet):
+class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin, FineTunedNet):
     """Deep belief net classifier: greedy RBM pretraining, then backprop through the whole net.
 
     The hidden layers are pretrained as a :class:`~deepbelief.DBN` on X alone; a softmax layer
     is put on top and the network (sigmoid hidden units initialised from the RBMs' weights and
     hidden biases) is fine-tuned on the labels with mini-batch backprop. Input and output sizes
-    come from the data, as in scikit-learn's ``MLPClassifier``.
+    come from the data, as in scikit-learn's ``MLPClassifier``, whose fitted attributes it has
+    too (``classes_``, ``coefs_`` and ``intercepts_`` in its (n_in, n_out) layout, ``loss_``,
+    ``loss_curve_``, ``best_loss_``, ``validation_scores_``, ``best_validation_score_``,
+    ``t_``, ``n_iter_``, ``n_layers_``, ``n_outputs_``, ``out_activation_``), with
+    ``predict_proba``, ``predict_log_proba``, ``partial_fit(X, y, classes=...)`` and
+    ``warm_start``. Differences: early stopping is on when ``validation_fraction > 0``
+    (default 0; MLPClassifier has ``early_stopping=True`` with ``validation_fraction=0.1``) and
+    compares the validation error, without a ``tol``; two classes get two softmax outputs
+    rather than one logistic one.
 
     Parameters
     ----------
@@ -104,6 +93,10 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         validation error and stops after ``n_iter_no_change`` epochs without improvement.
     n_iter_no_change : int, default=10
         Patience of early stopping; used only when ``validation_fraction > 0``.
+    warm_start : bool, default=False
+        If True, ``fit`` on a fitted model goes on fine-tuning its weights for ``n_iter`` more
+        epochs (no pretraining, no output phase, a new optimizer), as MLPClassifier's
+        ``warm_start``; ``y`` must hold the classes of the first fit.
     random_state : int, RandomState instance or None, default=None
         Seeds pretraining, initialisation, shuffling and dropout. Same seed, same model on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -137,7 +130,26 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         (with a validation split: the epoch whose weights were kept), ``stopped_early``,
         ``reason`` in words.
     n_iter_ : int
-        Epochs of whole-network fine-tuning actually run.
+        Epochs of whole-network fine-tuning actually run (counted on over ``warm_start`` fits
+        and ``partial_fit`` calls).
+    t_ : int
+        Training rows seen by whole-network fine-tuning (``n_iter_`` times the rows per epoch).
+    loss_ : float
+        Mean cross-entropy of the last whole-network fine-tuning epoch.
+    loss_curve_ : list of float
+        Mean cross-entropy of every whole-network fine-tuning epoch (``n_iter_`` entries).
+    best_loss_ : float or None
+        The lowest of ``loss_curve_``; None with a validation split, as in MLPClassifier.
+    validation_scores_ : list of float or None
+        Validation accuracy of every whole-network epoch; None without a validation split.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_`` (whose weights were kept).
+    n_layers_ : int
+        Layers including input and output.
+    n_outputs_ : int
+        Output units: one per class.
+    out_activation_ : str
+        "softmax".
     n_features_in_ : int
 
     References
@@ -163,6 +175,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "output_n_iter": [Interval(Integral, 0, None, closed="left")],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -187,6 +200,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         batch_size=100,
         validation_fraction=0.0,
         n_iter_no_change=10,
+        warm_start=False,
         random_state=None,
         device="auto",
         precision="auto",
@@ -212,6 +226,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
         self.precision = precision
@@ -219,16 +234,20 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
-    def _validate_fit_data(self, X, y):
+    def _validate_fit_data(self, X, y, classes=None):
         try:
             n_X, n_y = _num_samples(X), _num_samples(y)
         except TypeError:
             n_X = n_y = None  # let validate_data explain what is wrong
         if n_X is not None and n_X != n_y:
             raise ValueError(f"y has {n_y} labels but X has {n_X} rows; pass one label per row.")
-        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=(np.float64, np.float32))
         check_classification_targets(y)
-        self.classes_, y = np.unique(y, return_inverse=True)
+        if classes is None:
+            self.classes_, y = np.unique(y, return_inverse=True)
+        else:
+            self.classes_ = np.unique(classes)
+            y = class_indices(y, self.classes_)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y contains only one class ({self.classes_[0]}); a classifier needs at least "
@@ -279,26 +298,39 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         -------
         self : DBNClassifier
         """
+        if self.warm_start and hasattr(self, "coefs_"):
+            return self._go_on(X, y, self.n_iter, callback)
+        return self._fit_new(X, y, callback)
+
+    def _fit_new(self, X, y, callback, classes=None, n_iter=None):
+        """Pretrain, add the softmax layer and fine-tune for ``n_iter`` (default ``self.n_iter``)
+        epochs; ``classes`` (for ``partial_fit``) fixes the labels, and then no rows are held
+        out for validation."""
         with limit_threads(self.n_jobs):
-            X, y, sizes = self._validate_fit_data(X, y)
-            rng = check_random_state(self.random_state)
+            X, y, sizes = self._validate_fit_data(X, y, classes)
+            rng = self._rng = check_random_state(self.random_state)
             device = resolve_device(self.device)
             X_val = y_val = None
-            if self.validation_fraction > 0:
-                X, X_val, y, y_val = _split(X, y, self.validation_fraction, rng)
+            if self.validation_fraction > 0 and classes is None:
+                X, X_val, y, y_val = split_off(X, y, self.validation_fraction, rng)
             coefs, intercepts = self._initial_layers(X, sizes, rng, callback)
             W_out, b_out = ft.glorot(rng, sizes[-1], len(self.classes_), False)
             weights = ft.as_parameters([*coefs, W_out], device)
             biases = ft.as_parameters([*intercepts, b_out], device)
             source = RandomSource(rng, device)
             self.history_ = ft.new_history("train_error", X_val is not None)
-            self._fine_tune(X, y, X_val, y_val, weights, biases, source, callback)
+            self.n_iter_ = self.t_ = 0
+            self.stopping_ = self._optimizer_state = None
+            n_iter = self.n_iter if n_iter is None else n_iter
+            self._fine_tune(X, y, X_val, y_val, weights, biases, source, callback, n_iter, self.output_n_iter)
             self.coefs_, self.intercepts_ = ft.to_arrays(weights), ft.to_arrays(biases)
             return self
 
-    def _fine_tune(self, X, y, X_val, y_val, weights, biases, source, callback):
+    def _fine_tune(self, X, y, X_val, y_val, weights, biases, source, callback, n_iter, output_n_iter):
+        """``output_n_iter`` epochs of the softmax layer, then ``n_iter`` of the whole network,
+        added to ``history_``, ``n_iter_`` and ``t_``."""
         device = weights[0].device
-        data, labels = to_tensor(X, device), torch.as_tensor(y, device=device)
+        data, labels = ft.Rows(X, device), torch.as_tensor(y, device=device)
         hidden = list(zip(weights[:-1], biases[:-1]))
 
         def features(x, train):  # (B, n_features) -> (B, last hidden size)
@@ -317,32 +349,38 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
 
         evaluate = None
         if X_val is not None:
-            val_data, val_labels = to_tensor(X_val, device), torch.as_tensor(y_val, device=device)
+            val_data, val_labels = ft.Rows(X_val, device), torch.as_tensor(y_val, device=device)
 
             def evaluate():
-                return (logits(features(val_data, False)).argmax(1) != val_labels).float().mean()
+                predicted = [logits(features(x, False)).argmax(1) for x in val_data.blocks()]
+                return (torch.cat(predicted) != val_labels).float().mean()
 
-        self.stopping_ = None
         common = dict(evaluate=evaluate, history=self.history_, metric="train_error",
                       name=type(self).__name__, verbose=self.verbose)
-        if self.output_n_iter:
-            with torch.no_grad():
-                top = features(data, False)  # (n_samples, last hidden size), computed once
+        if output_n_iter:
+            with torch.no_grad():  # (n_samples, last hidden size), computed once
+                tops = [features(x, False) for x in data.blocks()]
+                top = tops[0] if len(tops) == 1 else torch.cat(tops)
             self.stopping_ = ft.train(
                 [weights[-1]], [biases[-1]],
                 lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, source), rows),
-                len(y), self._settings(self.output_n_iter, len(y), [weights[-1]]), source, phase="output",
+                len(y), self._settings(output_n_iter, len(y), [weights[-1]]), source, phase="output",
                 on_epoch=ft.snapshot_hook(self, callback, "output", weights, biases), **common,
             )
             del top
-        self.n_iter_ = 0
-        if self.n_iter:
+        if n_iter:
+            settings = self._settings(n_iter, len(y), weights)
+            optimizer = ft.make_optimizer(settings, weights, biases)
+            if self._optimizer_state is not None:  # partial_fit goes on where it stopped
+                optimizer.load_state_dict(self._optimizer_state)
             self.stopping_ = ft.train(
-                weights, biases, lambda rows: logits_loss(features(data[rows], True), rows),
-                len(y), self._settings(self.n_iter, len(y), weights), source, phase="network",
+                weights, biases, lambda rows: logits_loss(features(data.take(rows), True), rows),
+                len(y), settings, source, phase="network", optimizer=optimizer,
                 on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases), **common,
             )
-            self.n_iter_ = self.stopping_["epochs_run"]
+            self._optimizer_state = optimizer.state_dict()
+            self.n_iter_ += self.stopping_["epochs_run"]
+            self.t_ += self.stopping_["epochs_run"] * len(y)
 
     # ------------------------------------------------------------- inference
     def predict_proba(self, X):
@@ -354,7 +392,7 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         """
         with limit_threads(self.n_jobs):
             check_is_fitted(self)
-            X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
             X = clip_unit_range(X, self.visible)
             device, dtype = resolve_device(self.device), ft.torch_dtype(X)
             weights = [to_tensor(W, device, dtype) for W in self.coefs_]
@@ -367,6 +405,20 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
 
             return ft.predict_in_batches(forward, X, device).astype(np.float64)
 
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``, as MLPClassifier's.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
     def predict(self, X):
         """Most probable class of each row, shape (n_samples,)."""
         proba = self.predict_proba(X)
@@ -377,8 +429,12 @@ class DBNClassifier(ClassifierMixin, FineTunedNet):
         arrays, state = super()._get_state()
         # Labels go in the JSON description: numbers and strings both survive it.
         state["classes_"], state["classes_dtype"] = self.classes_.tolist(), self.classes_.dtype.str
+        state["t_"] = int(self.t_)
         return arrays, state
 
     def _set_state(self, arrays, state):
         self.classes_ = np.array(state["classes_"], dtype=np.dtype(state["classes_dtype"]))
+        self.t_ = state.get("t_")  # absent from files of deepbelief 0.1.0
+        self._optimizer_state = None
         return super()._set_state(arrays, state)
+

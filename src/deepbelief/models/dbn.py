@@ -3,7 +3,8 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -26,11 +27,14 @@ PER_LAYER = ("hidden", "learning_rate", "n_iter", "momentum", "weight_decay")
 
 
 @register
-class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
+class DBN(ClassNamePrefixFeaturesOutMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
     """Deep Belief Network: RBMs stacked and trained greedily, layer by layer.
 
     RBM ``i`` is trained on E[h | v] of RBM ``i - 1`` applied to the data (Hinton, Osindero & Teh
     2006). ``transform`` maps data to the top layer, ``reconstruct`` goes up and back down.
+    It takes dense arrays, memmaps and scipy.sparse matrices or arrays, keeps float32 and
+    float64 (other input becomes float64), names its outputs ``dbn0, dbn1, ...``
+    (``get_feature_names_out``) and gives pandas output after ``set_output(transform="pandas")``.
 
     Parameters
     ----------
@@ -207,12 +211,15 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or np.memmap of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} or np.memmap of shape (n_samples, n_features)
             A memmap of float data is streamed as in ``RBM.fit``; each upper RBM then gets
             every batch carried up through the fitted RBMs below, so no layer's activations
             are stored. The first RBM equals the in-memory one bit for bit; the upper ones
             differ by float rounding (a row's products and sigmoid may round its last bit
             differently in a batch than in the whole matrix): about 1e-7 in the weights.
+            Sparse X trains the first RBM one densified batch at a time (bit for bit the
+            dense model); the RBMs above it train on its dense hidden means, computed a
+            block of rows at a time (so equal to the dense ones up to that rounding).
         y : ignored
         callback : callable, optional
             Called as ``callback(dbn, layer_index, epoch)`` after every epoch of every RBM
@@ -223,7 +230,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         -------
         self : DBN
         """
-        if is_streamed(X):
+        if is_streamed(X) and not sp.issparse(X):
             # A memmap stays on disk: checked in chunks, and each upper RBM gets every batch
             # carried up through the fitted RBMs below it (LiftedRows) instead of a matrix.
             X = as_stream(X)
@@ -231,7 +238,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
             check_stream(X, self.visible)
         else:
-            X = validate_data(self, X, dtype=(np.float32, np.float64))
+            X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
             self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
             check_unit_range(X, self.visible)
         rbms = self._make_rbms(self.layer_sizes_)
@@ -249,7 +256,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             rbm.fit(H, callback=rbm_callback)
             self.history_.append(rbm.history_)
             if i + 1 < len(rbms):
-                if is_streamed(H):
+                if is_streamed(H) and not sp.issparse(H):
                     H = LiftedRows(H, rbm.components_, rbm.intercept_hidden_, rbm.hidden)
                 else:
                     H = rbm.transform(H)
@@ -258,8 +265,13 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------- inference
     def _check_X(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
         return clip_unit_range(X, self.visible)
+
+    @property
+    def _n_features_out(self):
+        """Columns of ``transform``, for ``get_feature_names_out`` ("dbn0", "dbn1", ...)."""
+        return self.layer_sizes_[-1]
 
     def _n_layers(self, n_layers):
         n = len(self.rbms_)
@@ -275,7 +287,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is densified a block of rows at a time by the first RBM.
         n_layers : int, optional
             Stop after this many RBMs (default: all).
 
@@ -292,7 +305,17 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         return activations
 
     def transform(self, X):
-        """Top-layer hidden means, shape (n_samples, layer_sizes_[-1])."""
+        """Top-layer hidden means.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, layer_sizes_[-1])
+            float32 for float32 ``X``, else float64.
+        """
         return self.layer_activations(X)[-1]
 
     def inverse_transform(self, H, n_layers=None):
@@ -360,6 +383,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 

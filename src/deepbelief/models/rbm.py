@@ -3,8 +3,9 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -18,7 +19,7 @@ from .._core.backend import (
     to_numpy,
     to_tensor,
 )
-from .._core.batches import as_stream, check_stream, column_mean, is_streamed
+from .._core.batches import as_stream, check_stream, column_mean, dense_blocks, is_streamed
 from .._core.budget import AUTO_MIN_EPOCHS as PARTIAL_FIT_AUTO
 from .._core.budget import resolve_n_iter
 from .._core.cd import check_momentum
@@ -31,8 +32,24 @@ from .modelfile import register
 
 
 @register
-class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, BaseEstimator):
+class RBM(
+    ClassNamePrefixFeaturesOutMixin, RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin,
+    BaseEstimator,
+):
     """Restricted Boltzmann Machine trained with contrastive divergence (CD-k) or PCD.
+
+    Code written for scikit-learn's ``BernoulliRBM`` runs on it: the same parameters
+    (``n_components``, ``learning_rate``, ``batch_size``, ``n_iter``, ``verbose``,
+    ``random_state``), attributes (``components_``, ``intercept_hidden_``,
+    ``intercept_visible_``, ``h_samples_``) and methods (``fit``, ``partial_fit``,
+    ``transform``, ``gibbs``, ``score_samples``, ``get_feature_names_out``, ``set_output``),
+    on dense arrays and scipy.sparse matrices or arrays alike. The defaults differ
+    (CD-1 with momentum 0.5, 500 hidden units, batches of 100, visible biases started at the
+    data mean); ``RBM(method="pcd", momentum=0.0, batch_size=10, n_iter=10, n_components=256)``
+    is BernoulliRBM's algorithm. Deliberate differences: Bernoulli visible units refuse
+    training data outside [0, 1] (BernoulliRBM trains on anything), the weights are float32
+    whatever the data's dtype, ``score_samples`` is the exact pseudo-log-likelihood, and
+    ``gibbs`` returns 0/1 floats in X's dtype instead of booleans.
 
     Parameters
     ----------
@@ -53,7 +70,8 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
     batch_size : int, default=100
         Examples per update.
     n_iter : int or "auto", default="auto"
-        Epochs (passes over the data). "auto" counts updates instead, so small data sets get
+        Epochs (passes over the data); 0 initialises the model without training it, as in
+        BernoulliRBM. "auto" counts updates instead, so small data sets get
         enough of them: about 3,000 updates, within 10 to 200 epochs (200 epochs for 1,000
         images, 30 for 10,000, 10 for 60,000 at batch 100). ``partial_fit`` takes "auto" as 10
         (it never sees the whole data).
@@ -93,7 +111,11 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
         dask worker means the worker's share of the cores. Set it when several fits share the
         cores in separate processes, e.g. ``n_jobs=1`` for two jobs on two cores.
     verbose : int, default=0
-        0 is silent; 1 shows a progress bar; 2 also prints a line per epoch.
+        0 is silent; 1 shows a progress bar; 2 also prints a line per epoch on stderr,
+        ``[RBM] epoch 3: reconstruction error 0.01234, pseudo-likelihood -21.03, 0.52s``: what
+        BernoulliRBM prints at any verbose level (the pseudo-likelihood only for Bernoulli
+        visible units, the mean ``score_samples`` of up to 1,000 evenly spaced training rows;
+        the time is the epoch's training alone).
 
     Attributes
     ----------
@@ -101,6 +123,13 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
         Weights ``W``.
     intercept_hidden_ : ndarray of shape (n_components,)
     intercept_visible_ : ndarray of shape (n_features,)
+    h_samples_ : ndarray of shape (n_chains, n_components)
+        Hidden states sampled from the model's negative-phase chains, as BernoulliRBM's: for
+        ``method="pcd"`` the persistent chains (``n_chains`` is ``batch_size``, or the number
+        of rows when the first training call had fewer); for ``method="cd"`` the hidden states
+        sampled at the end of the last batch's k-step chain (``n_chains`` rows of that batch).
+        Zeros of shape (batch_size, n_components) before any update (``n_iter=0``) and for
+        CD models loaded from files of deepbelief 0.1.0, which did not keep them.
     history_ : dict of lists
         Per epoch: ``epoch``, ``reconstruction_error`` (mean squared error per pixel of
         v -> h -> v), ``time`` (seconds), ``learning_rate``, ``momentum``; and
@@ -133,7 +162,7 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
         "k": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "momentum": [Interval(Real, 0, 1, closed="left"), tuple, list],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1"})],
@@ -194,14 +223,16 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
 
         Parameters
         ----------
-        X : array-like or np.memmap of shape (n_samples, n_features)
-            A memmap (e.g. ``np.load(path, mmap_mode="r")``) of float data (in [0, 1] for
-            bernoulli visibles) is streamed, never loaded: checks and the mean go through it in
-            4 MiB chunks, and each update reads its batch's rows from the file. Memory is then
-            one batch, one chunk and the epoch's shuffled index (8 bytes per row) besides the
-            model, and the model equals the one trained on the same rows in memory, bit for
-            bit. The rows are read in shuffled order: quick from the page cache, a seek per
-            row from a cold disk.
+        X : {array-like, sparse matrix} or np.memmap of shape (n_samples, n_features)
+            Integers are taken as float64. A memmap (e.g. ``np.load(path, mmap_mode="r")``) of
+            float data (in [0, 1] for bernoulli visibles) is streamed, never loaded: checks and
+            the mean go through it in 4 MiB chunks, and each update reads its batch's rows from
+            the file. Memory is then one batch, one chunk and the epoch's shuffled index (8
+            bytes per row) besides the model, and the model equals the one trained on the same
+            rows in memory, bit for bit. The rows are read in shuffled order: quick from the
+            page cache, a seek per row from a cold disk. scipy.sparse data (any format; CSR is
+            used, others are converted once) is densified one batch at a time, and gives the
+            same model as the same rows dense, bit for bit.
         y : ignored
         callback : callable, optional
             Called as ``callback(self, epoch)`` after every epoch (for snapshots).
@@ -228,9 +259,16 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
         """Train for one epoch over ``X``, initialising on the first call.
 
         A (start, end) momentum ramps over ``n_iter`` such calls and stays at ``end`` after.
-        ``X`` may be a memmap, streamed as in ``fit``. Data that arrives in pieces (an iterator
-        of mini-batch arrays, files read one by one) trains with one call per piece: each call
-        is one shuffled pass over that piece.
+        ``X`` may be a memmap or sparse, streamed as in ``fit``. Data that arrives in pieces
+        (an iterator of mini-batch arrays, files read one by one) trains with one call per
+        piece: each call is one shuffled pass over that piece, in updates of ``batch_size``
+        rows. When ``len(X) <= batch_size`` that is one update with ``X`` as the mini-batch,
+        which is what BernoulliRBM's ``partial_fit`` does with any ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} or np.memmap of shape (n_samples, n_features)
+        y : ignored
 
         Returns
         -------
@@ -244,7 +282,7 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
         with limit_threads(self.n_jobs):
-            self._train(X, 1, None, PARTIAL_FIT_AUTO if self.n_iter == "auto" else self.n_iter)
+            self._train(X, 1, None, PARTIAL_FIT_AUTO if self.n_iter == "auto" else max(1, self.n_iter))
         return self
 
     def _init_params(self, X):
@@ -262,6 +300,7 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
         self.intercept_visible_ = mean.astype(np.float32)
         self._velocity = None
         self._persistent = None
+        self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=np.float32)
         self.history_ = {
             "epoch": [],
             "reconstruction_error": [],
@@ -275,41 +314,78 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
     def _param_arrays(self):
         return self.components_, self.intercept_visible_, self.intercept_hidden_
 
+    @property
+    def _n_features_out(self):
+        """Columns of ``transform``, for ``get_feature_names_out`` ("rbm0", "rbm1", ...)."""
+        return self.components_.shape[0]
+
     # ------------------------------------------------------------- inference
     def _validate_X(self, X, reset=False, fitting=False):
-        """Training data must lie in [0, 1] for Bernoulli visibles; new data is clipped to it."""
-        if fitting and is_streamed(X):
+        """Training data must lie in [0, 1] for Bernoulli visibles; new data is clipped to it.
+
+        Floats keep their dtype, anything else becomes float64, as in BernoulliRBM; sparse
+        data stays sparse (CSR), and training streams it (see _core/batches.py).
+        """
+        if fitting and is_streamed(X) and not sp.issparse(X):
             # A memmap is checked in chunks and stays on disk (see _core/batches.py).
             X = as_stream(X)
             validate_data(self, X, reset=reset, skip_check_array=True)
             check_stream(X, self.visible)
             return X
-        X = validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
+        X = validate_data(self, X, reset=reset, accept_sparse="csr", dtype=(np.float64, np.float32))
+        if fitting and sp.issparse(X):
+            X = as_stream(X)
+            check_stream(X, self.visible)
+            return X
         if fitting:
             check_unit_range(X, self.visible)
             return X
         return clip_unit_range(X, self.visible)
 
     def _fitted_tensors(self, X):
+        """X's dtype, X as one tensor (sparse X densified), and the parameters as tensors."""
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        X = X.toarray() if sp.issparse(X) else X
+        device = resolve_device(self.device)
+        return X.dtype, to_tensor(X, device), [to_tensor(p, device) for p in self._param_arrays()]
+
+    def _map_rows(self, X, fn, sparse_fn=None):
+        """``fn(v, W, b, c)`` on the rows of X (a tensor of rows -> a tensor with one result
+        per row), as a NumPy array in X's float dtype. Sparse X goes to ``sparse_fn(X, W, b,
+        c)`` (X as float32 CSR) if given, else is densified a block of rows at a time, so
+        memory holds one block besides X and the result."""
         check_is_fitted(self)
         X = self._validate_X(X)
         device = resolve_device(self.device)
-        return X.dtype, to_tensor(X, device), [to_tensor(p, device) for p in self._param_arrays()]
+        params = [to_tensor(p, device) for p in self._param_arrays()]
+        with torch.inference_mode(), limit_threads(self.n_jobs):
+            if sparse_fn is not None and sp.issparse(X):
+                return to_numpy(sparse_fn(X.astype(np.float32), *params)).astype(X.dtype, copy=False)
+            out = [to_numpy(fn(to_tensor(block, device), *params)) for block in dense_blocks(X)]
+        return (out[0] if len(out) == 1 else np.concatenate(out)).astype(X.dtype, copy=False)
+
+    def _sparse_mean_hiddens(self, X, W, b, c):
+        """E[h | v] of float32 CSR rows through scipy's sparse product (about 10x faster than
+        densifying on 1%-dense data), the bias and the sigmoid in torch."""
+        x = torch.from_numpy(np.asarray(X @ self.components_.T, dtype=np.float32)).to(c.device).add_(c)
+        return torch.sigmoid_(x) if self.hidden == "bernoulli" else x
 
     def transform(self, X):
         """Hidden activations E[h | v] (p(h=1 | v) for Bernoulli hiddens).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is multiplied as it is (a sparse product). For Bernoulli visible units,
+            values outside [0, 1] are clipped to it.
 
         Returns
         -------
-        H : ndarray of shape (n_samples, n_components), float32 or float64 like ``X``
+        H : ndarray of shape (n_samples, n_components)
+            float32 for float32 ``X``, else float64 (computed in float32 either way).
         """
-        dtype, v, (W, _, c) = self._fitted_tensors(X)
-        with torch.inference_mode(), limit_threads(self.n_jobs):
-            return to_numpy(m.mean_hiddens(v, W, c, self.hidden)).astype(dtype, copy=False)
+        return self._map_rows(X, lambda v, W, b, c: m.mean_hiddens(v, W, c, self.hidden), self._sparse_mean_hiddens)
 
     def inverse_transform(self, H):
         """Visible means E[v | h].
@@ -336,11 +412,21 @@ class RBM(RBMTrainingMixin, GenerativeMixin, RBMFileMixin, TransformerMixin, Bas
         return to_numpy(V).astype(H.dtype, copy=False)
 
     def reconstruct(self, X):
-        """v -> E[h | v] -> E[v | h]: the deterministic reconstruction, shape like ``X``."""
+        """v -> E[h | v] -> E[v | h]: the deterministic reconstruction.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features)
+        """
         return self.inverse_transform(self.transform(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -1,0 +1,114 @@
+"""scipy.sparse input: densified a batch (training) or a block of rows (inference) at a time, and
+the same models and results as the same rows dense."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+
+from deepbelief import DBN, RBM, DBNClassifier, DeepAutoencoder
+from deepbelief._core import batches
+
+PARAMS = ("components_", "intercept_visible_", "intercept_hidden_", "h_samples_")
+FORMATS = [sp.csr_matrix, sp.csr_array, sp.csc_matrix, sp.lil_matrix, sp.coo_array]
+
+
+def bag_of_words(n_samples=203, n_features=40, seed=0):
+    """0/1 presence features, about 15% non-zero, as float64."""
+    return (np.random.RandomState(seed).rand(n_samples, n_features) > 0.85).astype(np.float64)
+
+
+@pytest.mark.parametrize("container", FORMATS)
+def test_every_sparse_format_trains_the_dense_model_bit_for_bit(container):
+    X = bag_of_words()
+    for settings in [dict(), dict(method="pcd", k=2, precision="bfloat16"), dict(precision="int8")]:
+        settings.update(n_iter=3, batch_size=20, random_state=0, device="cpu", n_jobs=1)
+        dense = RBM(8, **settings).fit(X)
+        sparse = RBM(8, **settings).fit(container(X))
+        for name in PARAMS:
+            np.testing.assert_array_equal(getattr(sparse, name), getattr(dense, name), err_msg=name)
+        dense.partial_fit(X[:50])
+        sparse.partial_fit(container(X[:50]))
+        np.testing.assert_array_equal(sparse.components_, dense.components_)
+
+
+def test_sparse_integer_counts_are_float64_like_dense_ones():
+    X = sp.csr_array(bag_of_words().astype(np.int64))
+    rbm = RBM(4, n_iter=1, random_state=0).fit(X)
+    assert rbm.transform(X).dtype == np.float64
+    assert rbm.transform(X.astype(np.float32)).dtype == np.float32
+
+
+def test_sparse_inference_is_the_dense_one_block_by_block(monkeypatch):
+    X = bag_of_words()
+    rbm = RBM(8, n_iter=2, random_state=0, device="cpu").fit(X)
+    monkeypatch.setattr(batches, "CHUNK_BYTES", 8 * 40 * 25)  # blocks of 25 rows: 9 of them
+    S = sp.csr_matrix(X)
+    for method in ("transform", "score_samples", "free_energy", "reconstruct"):
+        np.testing.assert_allclose(getattr(rbm, method)(S), getattr(rbm, method)(X), rtol=1e-6, atol=1e-7,
+                                   err_msg=method)
+    state = rbm.random_state_.get_state()
+    dense_sample = rbm.gibbs(X)
+    rbm.random_state_.set_state(state)
+    np.testing.assert_array_equal(rbm.gibbs(sp.csc_array(X)), dense_sample)
+
+
+def test_sparse_training_and_transform_never_densify_the_whole_matrix():
+    # 10,000 x 4,000 at 0.2% density: 1 MB sparse, 320 MB as dense float64 (160 MB float32).
+    # NumPy allocations are traced: one batch (100 x 4,000 float32 = 1.6 MB), one chunk of
+    # CHUNK_BYTES (4 MiB) and the shuffled index stay far below a dense copy.
+    X = sp.random(10_000, 4_000, density=0.002, format="csr", random_state=0, dtype=np.float64)
+    X.data[:] = 1.0
+    tracemalloc.start()
+    try:
+        rbm = RBM(8, n_iter=1, batch_size=100, random_state=0, device="cpu", n_jobs=1).fit(X)
+        H = rbm.transform(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert H.shape == (10_000, 8)
+    assert peak < 40 * 2**20, f"peak traced memory {peak / 2**20:.1f} MB"
+
+
+@pytest.mark.parametrize("value, match", [(2.0, "Values above 1"), (-1.0, "Negative values"), (np.nan, "NaN")])
+def test_sparse_values_outside_the_unit_range_are_refused_at_fit(value, match):
+    X = sp.lil_matrix(bag_of_words())
+    X[3, 5] = value
+    with pytest.raises(ValueError, match=match):
+        RBM(4, n_iter=1).fit(X)
+
+
+def test_sparse_values_outside_the_unit_range_are_clipped_at_transform():
+    X = bag_of_words()
+    rbm = RBM(4, n_iter=1, random_state=0).fit(X)
+    wild = X * 3.0 - 1.0  # -1 and 2
+    np.testing.assert_allclose(rbm.transform(sp.csr_array(wild)), rbm.transform(np.clip(wild, 0, 1)), rtol=1e-6)
+
+
+def test_dbn_on_sparse_data_is_the_dense_dbn():
+    X = bag_of_words()
+    settings = dict(n_iter=3, batch_size=20, random_state=0, device="cpu", n_jobs=1)
+    dense = DBN([40, 16, 8], **settings).fit(X)
+    sparse = DBN([40, 16, 8], **settings).fit(sp.csr_array(X))
+    np.testing.assert_array_equal(sparse.rbms_[0].components_, dense.rbms_[0].components_)
+    np.testing.assert_allclose(sparse.rbms_[1].components_, dense.rbms_[1].components_, atol=1e-6)
+    np.testing.assert_allclose(sparse.transform(sp.csc_matrix(X)), dense.transform(X), atol=1e-5)
+    np.testing.assert_allclose(sparse.reconstruct(sp.csr_matrix(X)), dense.reconstruct(X), atol=1e-5)
+
+
+def test_classifier_and_autoencoder_train_on_sparse_data():
+    X, y = load_digits(return_X_y=True)
+    X = (X[:400] / 16 > 0.5).astype(np.float64)
+    y = y[:400]
+    settings = dict(pretrain_n_iter=2, n_iter=3, batch_size=50, random_state=0, device="cpu", n_jobs=1)
+    dense = DBNClassifier((32,), validation_fraction=0.2, output_n_iter=1, **settings).fit(X, y)
+    sparse = DBNClassifier((32,), validation_fraction=0.2, output_n_iter=1, **settings).fit(sp.csr_matrix(X), y)
+    # One RBM: pretraining is the dense one bit for bit, and so is every fine-tuning batch.
+    np.testing.assert_allclose(sparse.predict_proba(sp.csr_array(X)), dense.predict_proba(X), atol=1e-6)
+    assert sparse.history_["validation_error"] == pytest.approx(dense.history_["validation_error"], abs=1e-6)
+    ae_dense = DeepAutoencoder([64, 16, 2], validation_fraction=0.2, **settings).fit(X)
+    ae_sparse = DeepAutoencoder([64, 16, 2], validation_fraction=0.2, **settings).fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(ae_sparse.transform(sp.csr_matrix(X)), ae_dense.transform(X), atol=1e-4)
+    assert ae_sparse.reconstruction_error(sp.csc_array(X)) == pytest.approx(ae_dense.reconstruction_error(X), rel=1e-5)
