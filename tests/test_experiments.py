@@ -7,6 +7,7 @@ with the package.
 
 import base64
 import json
+import os
 
 import numpy as np
 import pytest
@@ -168,6 +169,21 @@ def test_existing_run_folder_is_kept_unless_overwrite(tmp_path, tiny_experiment)
         ".deepbelief-run.json", "grey.png", "metrics.json", "old.txt", "report.html"]
     assert (out / "old.txt").read_text() == "keep me"
     assert metrics["pictures"] == ["grey.png"] and metrics["comparison"][0]["seed_text"] == "50%"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_full_disk_leaves_nothing_and_a_second_run_waits_its_turn(tmp_path, tiny_experiment,
+                                                                     monkeypatch):
+    from deepbelief.runs.lock import FolderLock
+    from test_rundir import disk_full_on
+
+    out = tmp_path / "run"
+    with FolderLock(out), pytest.raises(BlockingIOError, match=f"pid {os.getpid()}"):
+        run_experiment("tiny", out, verbose=0, say=lambda line: None)
+    disk_full_on(monkeypatch, "report.html")
+    with pytest.raises(OSError, match=f"disk is full: could not write {out / 'report.html'}"):
+        run_experiment("tiny", out, verbose=0, say=lambda line: None)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failing_run_leaves_nothing_half_written(tmp_path, monkeypatch):

@@ -94,7 +94,11 @@ def _same_file(fd, path):
 
 def _write_holder(fd):
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    command = " ".join([os.path.basename(sys.argv[0]) if sys.argv else "python", *sys.argv[1:]])
+    argv = sys.argv or ["python"]
+    program = os.path.basename(argv[0])
+    if program == "__main__.py":  # python -m package
+        program = f"python -m {os.path.basename(os.path.dirname(argv[0]))}"
+    command = " ".join([program, *argv[1:]])
     text = json.dumps({"pid": os.getpid(), "started": started, "command": command[:300]})
     try:
         os.ftruncate(fd, 0)
