@@ -228,3 +228,14 @@ def test_the_current_folder_can_be_the_run_folder(tmp_path, monkeypatch, capsys)
     assert train_rbm(".", "--epochs", "2", "--resume") == 0
     assert load(run / "model.safetensors").n_iter_ == 2 and (run / "notes.txt").exists()
     assert sorted(os.listdir(tmp_path)) == ["run"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_single_file_output_on_a_full_disk_names_it_and_leaves_no_folder(finished_run,
+                                                                           monkeypatch, capsys):
+    target = finished_run.parent / "new" / "samples.png"
+    disk_full_on(monkeypatch, "samples.png")
+    assert main(["sample", str(finished_run / "model.safetensors"), "--steps", "5",
+                 "--out", str(target), "--quiet"]) == 1
+    assert f"No space left on device: '{target}'" in one_line(capsys)
+    assert sorted(os.listdir(finished_run.parent)) == ["run"]

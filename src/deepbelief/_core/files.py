@@ -57,6 +57,8 @@ def make_folders(folder):
             try:
                 f.mkdir()
             except FileExistsError:  # made meanwhile by someone else: theirs, not ours
+                if not f.is_dir():
+                    raise
                 continue
             made.insert(0, f)
     except BaseException:
