@@ -12,7 +12,7 @@ import pytest
 
 from deepbelief._core.files import atomic_write_bytes
 from deepbelief.runs.lock import FolderLock, lock_path
-from deepbelief.runs.rundir import MANIFEST, run_folder
+from deepbelief.runs.rundir import MANIFEST, run_folder, staged_dir
 
 
 def snapshot(folder):
@@ -225,3 +225,14 @@ def test_staging_folders_of_killed_runs_are_cleared(tmp_path):
     (tmp_path / ".run.x.abcd_123.partial").mkdir()  # another folder's ("run.x"): not ours
     write_run(tmp_path / "run", {"model.txt": "m"})
     assert sorted(p.name for p in tmp_path.iterdir()) == [".run.x.abcd_123.partial", "run"]
+
+
+def test_staged_dir_is_run_folder_in_its_simple_form(user_run):
+    before = snapshot(user_run)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        with staged_dir(user_run):
+            pass
+    assert snapshot(user_run) == before
+    with staged_dir(user_run, overwrite=True) as tmp:
+        atomic_write_bytes(tmp / "model.txt", b"new")
+    assert (user_run / "model.txt").read_text() == "new" and (user_run / "notes.txt").exists()

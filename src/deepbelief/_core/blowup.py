@@ -21,8 +21,15 @@ WEIGHT_LIMIT = 10.0
 def mean_image_error(X):
     """Mean squared error per pixel of predicting every row by the column means of ``X``.
 
-    That is the mean over columns of their variance, computed in float64 chunks (``X`` may be
-    an array, a memmap, a ``RowStream`` or a scipy sparse matrix).
+    That is the mean over columns of their variance, computed in float64 chunks.
+
+    Parameters
+    ----------
+    X : ndarray, memmap, RowStream or scipy sparse matrix of shape (n_samples, n_features)
+
+    Returns
+    -------
+    error : float
     """
     if hasattr(X, "toarray"):  # scipy.sparse: the squares stay sparse
         X = X.astype(np.float64)
@@ -57,7 +64,19 @@ class BlowUpCheck:
         self._mean_image_error = None
 
     def __call__(self, W, error, epoch, learning_rate, momentum):
-        """Check the weights ``W`` (a tensor) and the epoch's mean reconstruction ``error``."""
+        """Check one epoch's result; raise ``FloatingPointError`` if the training blew up.
+
+        Parameters
+        ----------
+        W : Tensor of shape (n_components, n_features)
+            The weights after the epoch.
+        error : float
+            The epoch's mean reconstruction error (squared, per pixel).
+        epoch : int
+            0-based.
+        learning_rate, momentum : float
+            As the message reports them.
+        """
         if self.visible != "bernoulli":
             return
         largest = float(torch.max(torch.abs(W)))

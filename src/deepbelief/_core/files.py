@@ -15,6 +15,15 @@ def atomic_write_bytes(path, data):
 
     If the write fails, nothing is left: neither the temporary file nor the folders made for
     it. A full disk raises ``OSError(ENOSPC)`` naming ``path`` (not the temporary file).
+
+    Parameters
+    ----------
+    path : str or Path
+    data : bytes
+
+    Returns
+    -------
+    path : Path
     """
     path = Path(path)
     made = make_folders(path.parent)
@@ -43,7 +52,17 @@ def write_json(path, obj):
 
 
 def make_folders(folder):
-    """Make ``folder`` and any missing parents; return the ones made, deepest first."""
+    """Make ``folder`` and any missing parents.
+
+    Parameters
+    ----------
+    folder : str or Path
+
+    Returns
+    -------
+    made : list of Path
+        The folders made, deepest first (for ``remove_empty_folders`` if what follows fails).
+    """
     folder = Path(folder)
     missing = []
     while not folder.exists():
@@ -68,7 +87,13 @@ def make_folders(folder):
 
 
 def remove_empty_folders(folders):
-    """Remove each of ``folders`` (deepest first) that is empty; leave the others."""
+    """Remove each of ``folders`` that is empty; leave the others.
+
+    Parameters
+    ----------
+    folders : list of Path
+        Deepest first, as ``make_folders`` returns them.
+    """
     for folder in folders:
         try:
             Path(folder).rmdir()

@@ -16,8 +16,17 @@ from pathlib import Path
 
 
 def lock_path(folder):
-    """The lock file of ``folder``: ``.NAME.lock`` beside it (symlinks resolved, so two
-    spellings of one folder share one lock)."""
+    """The lock file of ``folder``: ``.NAME.lock`` beside it.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A run folder; symlinks are resolved, so two spellings of one folder share one lock.
+
+    Returns
+    -------
+    path : Path
+    """
     folder = Path(folder).resolve()
     return folder.parent / f".{folder.name}.lock"
 
@@ -67,7 +76,12 @@ class FolderLock:
         return self
 
     def release(self):
-        """Let go of the lock and remove its file (a no-op if not held)."""
+        """Let go of the lock and remove its file (a no-op if not held).
+
+        Returns
+        -------
+        None
+        """
         if self._fd is None:
             return
         try:

@@ -89,6 +89,28 @@ def run_folder(out_dir, mode="new", replaceable=()):
         raise
 
 
+@contextlib.contextmanager
+def staged_dir(out_dir, overwrite=False):
+    """Yield a temporary folder whose files move into ``out_dir`` once the block succeeds.
+
+    The simple face of :func:`run_folder` (mode "new", or "replace" with ``overwrite``): the
+    folder is locked meanwhile, files deepbelief did not write there are kept, and a failed
+    block leaves ``out_dir`` as it was.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    overwrite : bool, default=False
+        Replace the run in a non-empty ``out_dir`` instead of raising ``FileExistsError``.
+
+    Yields
+    ------
+    staging : Path
+    """
+    with run_folder(out_dir, mode="replace" if overwrite else "new") as run:
+        yield run.staging
+
+
 class RunFolder:
     """A run folder being written, as ``run_folder`` yields it.
 
