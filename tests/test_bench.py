@@ -141,3 +141,13 @@ def test_cd1_floor(monkeypatch, tmp_path):
     assert set(parts) == {f"sections_{p}_seconds" for p in
                           ("batch", "products", "sigmoids", "draws", "error", "bias_sums", "update")}
     assert sum(parts.values()) == pytest.approx(result["sections_seconds"], rel=0.1, abs=0.005)
+
+
+def test_blowup_margins(monkeypatch, tmp_path):
+    result = load_script("blowup_margins", monkeypatch).main(
+        ["--quick", "--verbose", "0", "--out", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(result))
+    rows = result["rows"]
+    assert rows["digits: defaults"]["stopped"] is None and rows["digits: defaults"]["epochs"] == 2
+    assert rows["digits: learning_rate 1e+06"]["stopped"].startswith("RBM training blew up in epoch 1")
+    assert rows["digits: DBN() defaults"]["stopped"] is None
