@@ -150,3 +150,13 @@ def test_sparse_throughput(monkeypatch, tmp_path):
          "--out", str(out)])
     assert json.loads(out.read_text())["benchmark"] == "sparse_throughput"
     assert result["same_model"] and 0 < result["density"] < 0.5
+
+
+def test_blowup_margins(monkeypatch, tmp_path):
+    result = load_script("blowup_margins", monkeypatch).main(
+        ["--quick", "--verbose", "0", "--out", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(result))
+    rows = result["rows"]
+    assert rows["digits: defaults"]["stopped"] is None and rows["digits: defaults"]["epochs"] == 2
+    assert rows["digits: learning_rate 1e+06"]["stopped"].startswith("RBM training blew up in epoch 1")
+    assert rows["digits: DBN() defaults"]["stopped"] is None

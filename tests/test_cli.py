@@ -48,9 +48,10 @@ def test_train_rbm_on_digits_writes_a_complete_run_folder(tmp_path):
     model = load(out / "model.safetensors")
     assert model.n_components == 32 and model.components_.shape == (32, 64)
     assert not (out / "checkpoint.safetensors").exists()
-    assert sorted(p.name for p in out.iterdir()) == [
-        "filters.png", "metrics.json", "model.safetensors", "reconstructions.png"
-    ]
+    written = ["filters.png", "metrics.json", "model.safetensors", "reconstructions.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".deepbelief-run.json", *written]
+    assert json.loads((out / ".deepbelief-run.json").read_text())["files"] == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no lock or staging left
 
 
 def test_progress_bar_shows_unless_quiet(tmp_path):

@@ -7,6 +7,7 @@ with the package.
 
 import base64
 import json
+import os
 
 import numpy as np
 import pytest
@@ -86,8 +87,9 @@ def test_every_picture_is_an_image_embedded_in_the_report(smoke_run):
         assert data.startswith(b"GIF8" if name.endswith(".gif") else PNG_MAGIC), name
         assert base64.b64encode(data).decode("ascii") in report, name
     videos = metrics.get("animation", [])  # the GIF is a picture too; an MP4 only with ffmpeg
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        set(metrics["pictures"] + videos + ["metrics.json", "report.html"]))
+    written = sorted(set(metrics["pictures"] + videos + ["metrics.json", "report.html"]))
+    assert sorted(p.name for p in out.iterdir()) == [".deepbelief-run.json", *written]
+    assert json.loads((out / ".deepbelief-run.json").read_text())["files"] == written
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no staging folder left
 
 
@@ -160,10 +162,28 @@ def test_existing_run_folder_is_kept_unless_overwrite(tmp_path, tiny_experiment)
     (out / "old.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="overwrite"):
         run_experiment("tiny", out, verbose=0, say=lambda line: None)
-    assert (out / "old.txt").read_text() == "keep me"
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
     metrics = run_experiment("tiny", out, verbose=0, say=lambda line: None, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == ["grey.png", "metrics.json", "report.html"]
+    # --overwrite replaces a run, never files deepbelief did not write there.
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".deepbelief-run.json", "grey.png", "metrics.json", "old.txt", "report.html"]
+    assert (out / "old.txt").read_text() == "keep me"
     assert metrics["pictures"] == ["grey.png"] and metrics["comparison"][0]["seed_text"] == "50%"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_full_disk_leaves_nothing_and_a_second_run_waits_its_turn(tmp_path, tiny_experiment,
+                                                                     monkeypatch):
+    from deepbelief.runs.lock import FolderLock
+    from test_rundir import disk_full_on
+
+    out = tmp_path / "run"
+    with FolderLock(out), pytest.raises(BlockingIOError, match=f"pid {os.getpid()}"):
+        run_experiment("tiny", out, verbose=0, say=lambda line: None)
+    disk_full_on(monkeypatch, "report.html")
+    with pytest.raises(OSError, match=f"disk is full: could not write {out / 'report.html'}"):
+        run_experiment("tiny", out, verbose=0, say=lambda line: None)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failing_run_leaves_nothing_half_written(tmp_path, monkeypatch):
@@ -177,14 +197,15 @@ def test_a_failing_run_leaves_nothing_half_written(tmp_path, monkeypatch):
     fresh, kept = tmp_path / "fresh" / "run", tmp_path / "kept"
     with pytest.raises(RuntimeError, match="midway"):
         run_experiment("rbm-anatomy", fresh, scale="smoke", verbose=0, say=lambda line: None)
-    assert not fresh.exists() and list(fresh.parent.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # not even the parent folder made for the run
     kept.mkdir()
     (kept / "metrics.json").write_text("{}")
     with pytest.raises(RuntimeError, match="midway"):
         run_experiment("rbm-anatomy", kept, scale="smoke", verbose=0, say=lambda line: None,
                        overwrite=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "kept"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
     assert [p.name for p in kept.iterdir()] == ["metrics.json"]
+    assert (kept / "metrics.json").read_text() == "{}"
 
 
 def test_smoke_falls_back_to_the_shipped_sample_and_says_so(tmp_path, monkeypatch):

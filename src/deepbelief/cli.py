@@ -97,7 +97,8 @@ def _add_train_rbm(sub):
                    help="train on the first N training images only")
     p.add_argument("--out", default="runs/rbm", help="run folder (default: runs/rbm)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    p.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in --out (files deepbelief did not write there are kept)")
     _common(p)
     p.set_defaults(run=_run_train_rbm)
 
@@ -175,7 +176,8 @@ def _add_train(sub):
     p.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
     p.add_argument("--resume", action="store_true",
                    help="rbm: continue an interrupted run in --out from its checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in --out (files deepbelief did not write there are kept)")
     _common(p)
     p.set_defaults(run=_run_train)
 
@@ -361,7 +363,8 @@ def _add_experiment(sub):
                    "(tcp://host:8786), or 'local' for a Dask cluster on this machine's cores "
                    "(needs pip install 'deepbelief[dask]')")
     p.add_argument("--out", default=None, help="run folder (default: runs/NAME)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in --out (files deepbelief did not write there are kept)")
     _common(p)
     p.set_defaults(run=_run_experiment, scale="full")
 

@@ -9,9 +9,8 @@ minutes on two CPU cores, "smoke" a few seconds (for tests).
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..runs.rundir import staged_dir
+from ..runs.rundir import run_folder
 from . import autoencoder_2d, dbn_classifier, rbm_anatomy, rbm_logistic
 from ._common import SCALES, Run, check_scale, finish
 
@@ -37,8 +36,9 @@ def run_experiment(name, out_dir, scale="quick", search=False, seed=0, device="a
                    data_home=None, say=print, overwrite=False, scheduler=None):
     """Run one experiment into ``out_dir`` and return its metrics.
 
-    The run happens in a temporary folder beside ``out_dir`` that is renamed to ``out_dir`` only
-    once everything is written, so a failed or interrupted run leaves nothing half-written.
+    The run writes into a temporary folder beside ``out_dir`` whose files move into ``out_dir``
+    only once everything is written, so a failed or interrupted run leaves nothing half-written
+    (and ``out_dir`` as it was); files in ``out_dir`` that deepbelief did not write are kept.
 
     Parameters
     ----------
@@ -62,7 +62,8 @@ def run_experiment(name, out_dir, scale="quick", search=False, seed=0, device="a
     say : callable, default=print
         Receives every line of text the run prints.
     overwrite : bool, default=False
-        Replace an existing non-empty ``out_dir`` (only once the new run is complete).
+        Replace the run in an existing non-empty ``out_dir`` (only once the new run is
+        complete); files deepbelief did not write there are kept.
     scheduler : None, "local" or str, default=None
         Where the search's fits run (with ``search=True``): None in this process, "local" on
         a Dask cluster started on this machine for the search, or the address of a running
@@ -82,6 +83,8 @@ def run_experiment(name, out_dir, scale="quick", search=False, seed=0, device="a
         ``scheduler`` given but Dask is not installed, or no scheduler answers at the address.
     FileExistsError
         ``out_dir`` exists and is not empty, and ``overwrite`` is false.
+    BlockingIOError
+        Another process is writing ``out_dir``.
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of: {', '.join(EXPERIMENTS)}.")
@@ -90,8 +93,8 @@ def run_experiment(name, out_dir, scale="quick", search=False, seed=0, device="a
         raise ValueError(f"scheduler={scheduler!r} runs the grid search on Dask; it needs "
                          "search=True (--search).")
     experiment = EXPERIMENTS[name]
-    with staged_dir(out_dir, overwrite=overwrite) as tmp:
-        ctx = Run(name, Path(tmp), scale=scale, search=bool(search), scheduler=scheduler,
+    with run_folder(out_dir, mode="replace" if overwrite else "new") as run:
+        ctx = Run(name, run.staging, scale=scale, search=bool(search), scheduler=scheduler,
                   seed=seed, device=device, verbose=verbose, data_home=data_home, print_fn=say)
         with ctx.step(f"{experiment.title} [{scale}]") as timing:
             metrics = experiment.run(ctx)

@@ -9,6 +9,7 @@ import torch
 from .._core import rbm_math as m
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
 from .._core.batches import as_stream, batch_source, is_streamed
+from .._core.blowup import BlowUpCheck
 from .._core.cd import Workspace, contrastive_divergence, momentum_schedule, momentum_step
 from .._core.cd_int8 import UNIT, Int8Workspace, QuantizedWeights, contrastive_divergence_int8
 from .._core.precision import compute_dtype, macs_per_product
@@ -50,6 +51,7 @@ class RBMTrainingMixin:
         total = max(planned, epochs_before + n_epochs)
         ramp = momentum_schedule(self.momentum, planned)
         schedule = (ramp + [ramp[-1]] * total)[epochs_before : epochs_before + n_epochs]
+        blow_up = BlowUpCheck(X, self.visible)
         bar = progress(
             total=n_epochs * n_batches, desc="RBM", unit="batch", verbose=self.verbose
         )
@@ -84,6 +86,7 @@ class RBMTrainingMixin:
                             else "."
                         )
                     )
+                blow_up(W, float(np.mean(batch_errors)), epoch, self.learning_rate, mom)
                 chain_end = None if self.method == "pcd" else _chain_end(work, len(index), params, self.hidden, source)
                 self._store(params, velocity, persistent, chain_end)
                 seconds = time.perf_counter() - start

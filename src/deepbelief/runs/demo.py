@@ -12,6 +12,7 @@ from ..datasets import load_dataset
 from ..datasets.augment import nudge
 from ..models import RBM
 from ..viz.gallery import basic_pictures
+from .rundir import run_folder
 
 MNIST_TRAIN = 10000  # of the 60,000, so the demo stays within about half a minute
 
@@ -24,8 +25,17 @@ def run_demo(out_dir="deepbelief-demo", data="auto", seed=0, device="auto", verb
     cached or can be downloaded, else the 5,000 real MNIST digits that ship with the package
     (3,000 train / 2,000 test), saying which through ``say``. The nudged test set is every test
     digit shifted one pixel up, down, left and right. Returns the metrics, also written to
-    ``out_dir/metrics.json`` beside the model and pictures.
+    ``out_dir/metrics.json`` beside the model and pictures. A demo run replaces the earlier
+    demo's files in ``out_dir`` (only once it is complete) and keeps everything else there.
     """
+    out = Path(out_dir)
+    # A demo replaces its own earlier run in out_dir without asking; other files there stay.
+    with run_folder(out, mode="replace") as run:
+        metrics = _run(run.staging, out, data, seed, device, verbose, data_home, say)
+    return metrics
+
+
+def _run(tmp, out, data, seed, device, verbose, data_home, say):
     ds = load_dataset(data, data_home=data_home, verbose=verbose, say=say)
     X_train, y_train = ds.X_train[:MNIST_TRAIN], ds.y_train[:MNIST_TRAIN]
     if ds.image_shape == (28, 28):  # MNIST or the sample: 93.4% against 88.7% on the sample
@@ -42,8 +52,8 @@ def run_demo(out_dir="deepbelief-demo", data="auto", seed=0, device="auto", verb
     seconds = time.perf_counter() - start
     raw = LogisticRegression(max_iter=1000).fit(X_train, y_train)
     X_nudged, y_nudged = nudge(ds.X_test, ds.y_test, ds.image_shape)
-    out = Path(out_dir)
-    rbm.save(out / "model.safetensors")
+    rbm.save(tmp / "model.safetensors")
+    pictures = basic_pictures(rbm, ds.X_test, ds.image_shape, tmp)
     metrics = {
         "data": ds.name,
         "n_train": int(len(X_train)),
@@ -53,8 +63,8 @@ def run_demo(out_dir="deepbelief-demo", data="auto", seed=0, device="auto", verb
         "rbm_logistic_nudged_accuracy": float(pipe.score(X_nudged, y_nudged)),
         "raw_pixels_logistic_nudged_accuracy": float(raw.score(X_nudged, y_nudged)),
         "train_seconds": round(seconds, 2),
-        "pictures": basic_pictures(rbm, ds.X_test, ds.image_shape, out),
+        "pictures": {name: str(out / Path(path).name) for name, path in pictures.items()},
         "model": str(out / "model.safetensors"),
     }
-    write_json(out / "metrics.json", metrics)
+    write_json(tmp / "metrics.json", metrics)
     return metrics

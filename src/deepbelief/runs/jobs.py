@@ -18,6 +18,7 @@ from ..viz.charts import plot_confusion_matrix
 from ..viz.figures import plot_image_grid, plot_image_rows
 from ..viz.gallery import guess_image_shape, model_pictures
 from ..viz.tiles import tile_images
+from .rundir import run_folder
 
 
 def _load(model_path, device=None, seed=None):
@@ -51,7 +52,8 @@ def evaluate(model_path, data="mnist", out_dir=None, nudged=False, data_home=Non
     """Accuracy, classification report and confusion matrix of a classifier on test data.
 
     ``nudged=True`` adds the test set shifted one pixel up, down, left and right.
-    Returns a dict; with ``out_dir`` also writes ``evaluation.json`` and confusion-matrix PNGs.
+    Returns a dict; with ``out_dir`` also writes ``evaluation.json`` and confusion-matrix PNGs
+    there (added once all are written, replacing same-named files, touching nothing else).
     """
     model = _classifier(_load(model_path, device), model_path)
     ds = load_dataset(data, data_home=data_home, verbose=verbose)
@@ -60,16 +62,19 @@ def evaluate(model_path, data="mnist", out_dir=None, nudged=False, data_home=Non
     if nudged:
         sets["nudged test"] = nudge(ds.X_test, ds.y_test, ds.image_shape)
     result = {"model": str(model_path), "data": ds.name}
-    for name, (X, y) in sets.items():
-        pred = model.predict(X)
-        entry = {"n": int(len(y)), "accuracy": float(np.mean(pred == y)),
-                 "report": classification_report(y, pred, digits=4, zero_division=0)}
-        if out_dir:
-            png = Path(out_dir) / f"confusion_{name.replace(' ', '_')}.png"
-            entry["confusion_matrix"] = str(plot_confusion_matrix(y, pred, png, f"Confusion matrix: {name}"))
-        result[name] = entry
+    predictions = {name: model.predict(X) for name, (X, _) in sets.items()}
+    for name, (_, y) in sets.items():
+        pred = predictions[name]
+        result[name] = {"n": int(len(y)), "accuracy": float(np.mean(pred == y)),
+                        "report": classification_report(y, pred, digits=4, zero_division=0)}
     if out_dir:
-        write_json(Path(out_dir) / "evaluation.json", result)
+        with run_folder(out_dir, mode="add") as run:
+            for name, (_, y) in sets.items():
+                png = f"confusion_{name.replace(' ', '_')}.png"
+                plot_confusion_matrix(y, predictions[name], run.staging / png,
+                                      f"Confusion matrix: {name}")
+                result[name]["confusion_matrix"] = str(Path(out_dir) / png)
+            write_json(run.staging / "evaluation.json", result)
     return result
 
 
@@ -176,11 +181,17 @@ def reconstruct(model_path, images, out_path, n_steps=1, resize=False, device=No
 
 
 def plot(model_path, out_dir, data=None, data_home=None, verbose=1):
-    """Every picture of a model (see ``pictures.model_pictures``); data adds test examples."""
+    """Every picture of a model (see ``pictures.model_pictures``); data adds test examples.
+
+    The pictures are added to ``out_dir`` (made if missing) once all are drawn, replacing
+    same-named files; nothing else there is touched. Returns (caption, path) pairs.
+    """
     model = load(model_path)
     X = y = shape = None
     if data:
         ds = load_dataset(data, data_home=data_home, verbose=verbose)
         _check_width(model, ds.X_test, f"data {data!r}")
         X, y, shape = ds.X_test[:2000], ds.y_test[:2000], ds.image_shape
-    return model_pictures(model, out_dir, X, y, shape)
+    with run_folder(out_dir, mode="add") as run:
+        pictures = model_pictures(model, run.staging, X, y, shape)
+    return [(caption, Path(out_dir) / Path(path).name) for caption, path in pictures]

@@ -11,8 +11,9 @@ A config is a flat table plus a ``[params]`` table of estimator parameters::
     hidden_layer_sizes = [500, 500]
     n_iter = 10
 
-The folder appears only when everything in it is written. An RBM saves a checkpoint in the
-folder after every epoch, so ``resume=True`` finishes an interrupted run exactly.
+The folder's files appear only when everything is written, and only the run's own files are ever
+replaced (``rundir.py``). An RBM saves a checkpoint in the folder after every epoch, so
+``resume=True`` finishes an interrupted run exactly: to the same model as an uninterrupted run.
 """
 
 import json
@@ -21,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .._core.files import write_json
+from .._core.files import atomic_write_bytes, write_json
 from ..datasets import load_dataset
 from ..models import DBN, RBM, DBNClassifier, DeepAutoencoder, likelihood, load
 from ..models.stack import rbm_stack
 from ..viz.gallery import basic_pictures, model_pictures
 from .report import write_report
-from .rundir import staged_dir
+from .rundir import run_folder
 
 MODELS = {"rbm": RBM, "dbn": DBN, "classifier": DBNClassifier, "autoencoder": DeepAutoencoder}
 TOP_LEVEL = {"model", "data", "data_home", "max_samples", "seed", "device", "params", "log_likelihood"}
@@ -124,16 +125,8 @@ def _fmt(value):
     return f"{value:.5g}" if isinstance(value, float) else str(value)
 
 
-def _start(config, out, resume, overwrite, verbose):
+def _start(config, out, resume, verbose):
     """The model to train: new from ``config``, or an RBM checkpoint (or model) to finish."""
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"--out {out} is a file; give a folder for the run.")
-    if (out / MODEL_FILE).exists() and not (resume or overwrite):
-        raise FileExistsError(
-            f"{out / MODEL_FILE} already exists: pass --overwrite to replace it, or choose another --out."
-        )
-    if out.is_dir() and not (resume or overwrite) and {p.name for p in out.iterdir()} - {CHECKPOINT}:
-        raise FileExistsError(f"{out} already exists and is not empty: pass --overwrite or choose another --out.")
     if not resume:
         return build_model(config, verbose=verbose)
     if config.get("model", "rbm") != "rbm":
@@ -142,12 +135,37 @@ def _start(config, out, resume, overwrite, verbose):
     for name in (CHECKPOINT, MODEL_FILE):
         if (out / name).exists():
             model = load(out / name)
+            if not isinstance(model, RBM):
+                raise TypeError(f"{out / name} holds a {type(model).__name__}, not an RBM; only "
+                                "RBM runs can be resumed.")
             n_iter = (config.get("params") or {}).get("n_iter", model.n_iter)
-            model.set_params(warm_start=True, n_iter=n_iter, verbose=verbose)
+            model.set_params(n_iter=n_iter, verbose=verbose)
             if config.get("device"):
                 model.set_params(device=config["device"])
             return model
     raise FileNotFoundError(f"nothing to resume in {out}: no {CHECKPOINT} or {MODEL_FILE} there.")
+
+
+def _resume_fit(model, X, checkpoint):
+    """Train ``model`` on from where it stopped, to ``n_iter`` epochs in all.
+
+    ``warm_start`` is on only for this call, in the checkpoints too: the model saved is the
+    one an uninterrupted run saves, with the user's ``warm_start``.
+    """
+    own = model.warm_start
+
+    def save(rbm, epoch):
+        rbm.set_params(warm_start=own)
+        try:
+            checkpoint(rbm, epoch)
+        finally:
+            rbm.set_params(warm_start=True)
+
+    model.set_params(warm_start=True)
+    try:
+        model.fit(X, callback=save)
+    finally:
+        model.set_params(warm_start=own)
 
 
 def _test_metrics(model, kind, ds):
@@ -191,22 +209,69 @@ def train_model(config, out_dir, overwrite=False, resume=False, report=True, ver
     With ``report=True`` the folder holds ``model.safetensors``, ``metrics.json``,
     ``config.json``, ``training.log``, every picture of the model and ``report.html`` (needs
     matplotlib). With ``report=False`` it holds the model, ``metrics.json``, ``filters.png`` and
-    ``reconstructions.png`` (Pillow only).
+    ``reconstructions.png`` (Pillow only). The folder is written as ``rundir.run_folder``
+    describes: locked for the run, files replaced only when the run succeeds, and anything in
+    it that deepbelief did not write (notes, a ``plots/`` folder) kept as it is.
+
+    Parameters
+    ----------
+    config : dict
+        As ``merge_config`` or ``read_config`` returns it.
+    out_dir : str or Path
+        The run folder. It must be missing or empty (or hold only an interrupted run's
+        checkpoint, which a new run replaces), unless ``overwrite`` or ``resume``.
+    overwrite : bool, default=False
+        Replace the run in ``out_dir``, once the new one is complete.
+    resume : bool, default=False
+        RBM only: continue the run in ``out_dir`` from its checkpoint (saved after every
+        epoch), or a finished run from its model, to ``n_iter`` epochs in all. The model
+        saved equals the one an uninterrupted run saves, bit for bit.
+    report : bool, default=True
+    verbose : int, default=1
+
+    Returns
+    -------
+    metrics : dict
+        What ``metrics.json`` holds.
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` holds files and neither ``overwrite`` nor ``resume`` is given.
+    BlockingIOError
+        Another process is writing ``out_dir``.
+    FloatingPointError
+        The training diverged or blew up; nothing is saved.
+    OSError
+        The disk is full; ``out_dir`` is as it was (or not there, for a new run).
     """
     out = Path(out_dir)
     kind = config.get("model", "rbm")
-    model = _start(config, out, resume, overwrite, verbose)
-    ds = load_dataset(config.get("data", "mnist"), data_home=config.get("data_home"), verbose=verbose)
-    n = config.get("max_samples")
-    X, y = (ds.X_train[:n], ds.y_train[:n]) if n else (ds.X_train, ds.y_train)
-    start = time.perf_counter()
-    if kind == "classifier":
-        model.fit(X, y)
-    elif kind == "rbm":
-        model.fit(X, callback=lambda rbm, epoch: rbm.save(out / CHECKPOINT))
-    else:
-        model.fit(X)
-    seconds = time.perf_counter() - start
+    mode = "replace" if overwrite or resume else "new"
+    with run_folder(out, mode=mode, replaceable=(CHECKPOINT,)) as run:
+        model = _start(config, out, resume, verbose)
+        ds = load_dataset(config.get("data", "mnist"), data_home=config.get("data_home"),
+                          verbose=verbose)
+        n = config.get("max_samples")
+        X, y = (ds.X_train[:n], ds.y_train[:n]) if n else (ds.X_train, ds.y_train)
+        start = time.perf_counter()
+        if kind == "classifier":
+            model.fit(X, y)
+        elif kind == "rbm":
+            checkpoint = lambda rbm, epoch: run.write_in_place(CHECKPOINT, rbm.save)  # noqa: E731
+            if resume:
+                _resume_fit(model, X, checkpoint)
+            else:
+                model.fit(X, callback=checkpoint)
+        else:
+            model.fit(X)
+        seconds = time.perf_counter() - start
+        metrics = _metrics(model, kind, ds, X, seconds, config)
+        _write_run(run.staging, out, model, kind, config, metrics, ds, report)
+    return metrics
+
+
+def _metrics(model, kind, ds, X, seconds, config):
     metrics = {"model": kind, "data": ds.name, "n_train": int(len(X)), "n_test": int(len(ds.X_test)),
                "train_seconds": round(seconds, 2),
                "params": {k: v for k, v in model.get_params().items() if k != "verbose"}}
@@ -219,18 +284,6 @@ def train_model(config, out_dir, overwrite=False, resume=False, report=True, ver
         metrics["seconds_per_epoch"] = model.history_["time"]
     metrics.update(_test_metrics(model, kind, ds))
     metrics.update(_log_likelihood_metrics(model, kind, ds, config))
-    # An unfinished run's folder holds only its checkpoint, which the finished folder replaces;
-    # if writing the folder fails, the checkpoint goes too: a failed run leaves nothing behind.
-    leftover = out.is_dir() and {p.name for p in out.iterdir()} <= {CHECKPOINT}
-    try:
-        with staged_dir(out, overwrite=overwrite or resume or leftover) as tmp:
-            _write_run(tmp, out, model, kind, config, metrics, ds, report)
-    except BaseException:
-        if leftover or not out.exists():
-            (out / CHECKPOINT).unlink(missing_ok=True)
-            if out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
-        raise
     return metrics
 
 
@@ -242,7 +295,7 @@ def _write_run(tmp, out, model, kind, config, metrics, ds, report):
         pictures = model_pictures(model, tmp, ds.X_test[:2000], ds.y_test[:2000], ds.image_shape)
         metrics["pictures"] = {p.stem: str(out / p.name) for _, p in pictures}
         write_json(tmp / "config.json", config)
-        (tmp / "training.log").write_text("\n".join(log) + "\n", encoding="utf-8")
+        atomic_write_bytes(tmp / "training.log", ("\n".join(log) + "\n").encode("utf-8"))
         write_json(tmp / "metrics.json", metrics)
         write_report(tmp / "report.html", f"deepbelief {kind} on {ds.name}", config, metrics,
                      pictures, log_lines=log)
