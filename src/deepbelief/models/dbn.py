@@ -12,7 +12,8 @@ from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
 from .._core.batches import LiftedRows, as_stream, check_stream, is_streamed
 from .._core.precision import RBM_PRECISIONS, check_int8
 from .._core.rbm_math import UNIT_TYPES
-from . import likelihood
+from .._core.sampled_rows import SampledRows
+from . import _sampling, likelihood
 from ._layers import expand_per_layer, layer_sizes
 from .modelfile import SaveLoadMixin, register
 from .rbm import RBM
@@ -22,7 +23,8 @@ from .rbm import RBM
 AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.001}
 
 # Settings that may be given per RBM (a list with one entry per RBM) or once for all.
-PER_LAYER = ("hidden", "learning_rate", "n_iter", "momentum", "weight_decay")
+PER_LAYER = ("hidden", "learning_rate", "n_iter", "momentum", "weight_decay", "method", "k",
+             "learning_rate_decay")
 
 
 @register
@@ -30,7 +32,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
     """Deep Belief Network: RBMs stacked and trained greedily, layer by layer.
 
     RBM ``i`` is trained on E[h | v] of RBM ``i - 1`` applied to the data (Hinton, Osindero & Teh
-    2006). ``transform`` maps data to the top layer, ``reconstruct`` goes up and back down.
+    2006), or on binary states drawn from it (``propagate="sample"``). ``transform`` maps data
+    to the top layer, ``reconstruct`` goes up and back down, ``sample`` draws from the model.
 
     Parameters
     ----------
@@ -55,8 +58,26 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         list gives one momentum (or ramp) per RBM.
     weight_decay : float or list of float, default=0.0
         Weight penalty of each RBM.
-    method, k, batch_size, penalty, learning_rate_decay
+    method : {"cd", "pcd"} or list of them, default="cd"
+        Training method of each RBM; see :class:`~deepbelief.RBM`.
+    k : int or list of int, default=1
+        Gibbs steps per update of each RBM.
+    learning_rate_decay : float, "linear" or list of them, default=1.0
+        Learning-rate schedule of each RBM; see :class:`~deepbelief.RBM`.
+    batch_size, penalty
         Shared by every RBM; see :class:`~deepbelief.RBM`.
+    propagate : {"mean", "sample"}, default="mean"
+        What each upper RBM is trained on: "mean", the hidden probabilities E[h | v] of the RBM
+        below (Hinton et al. 2006); "sample", binary hidden states drawn from them, a new
+        draw in every epoch and through every layer below (h1 ~ q(h1 | v), h2 ~ q(h2 | h1),
+        ...). "sample" trains the upper RBMs on the distribution that the generative model
+        and its variational bound on log p(v) use; for the 784-500-2000 MNIST network it gave
+        a better bound (``bench/dbn_likelihood.py``). Features for a classifier are
+        computed with E[h | v] either way.
+    warm_start : bool, default=False
+        If True, ``fit`` on a fitted DBN keeps its bottom RBMs that match the new ``layers``
+        (sizes and unit types) and trains only the RBMs above them: grow a network one layer
+        at a time, or try several upper layers on one trained bottom RBM.
     random_state : int, RandomState instance or None, default=None
         Seeds every RBM; the same seed gives the same stack on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -110,11 +131,15 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         "n_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), list, tuple],
         "momentum": [Interval(Real, 0, 1, closed="left"), list, tuple],
         "weight_decay": [Interval(Real, 0, None, closed="left"), list, tuple],
-        "method": [StrOptions({"cd", "pcd"})],
-        "k": [Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions({"cd", "pcd"}), list, tuple],
+        "k": [Interval(Integral, 1, None, closed="left"), list, tuple],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1"})],
-        "learning_rate_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"linear"})],
+        "learning_rate_decay": [
+            Interval(Real, 0, 1, closed="right"), StrOptions({"linear"}), list, tuple
+        ],
+        "propagate": [StrOptions({"mean", "sample"})],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
         "precision": [StrOptions(set(RBM_PRECISIONS))],
@@ -137,6 +162,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         batch_size=100,
         penalty="l2",
         learning_rate_decay=1.0,
+        propagate="mean",
+        warm_start=False,
         random_state=None,
         device="auto",
         precision="auto",
@@ -155,6 +182,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.penalty = penalty
         self.learning_rate_decay = learning_rate_decay
+        self.propagate = propagate
+        self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
         self.precision = precision
@@ -163,7 +192,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def _make_rbms(self, sizes):
-        """Unfitted RBMs with the per-layer settings expanded, each seeded from one generator."""
+        """Unfitted RBMs with the per-layer settings expanded, each seeded from one generator,
+        and a seed per RBM for the states drawn from its hidden means (``propagate="sample"``)."""
         n_rbms = len(sizes) - 1
         settings = {name: expand_per_layer(name, getattr(self, name), n_rbms) for name in PER_LAYER}
         if any(h not in UNIT_TYPES for h in settings["hidden"]):
@@ -182,15 +212,15 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
                     sizes[i + 1],
                     visible=visible,
                     hidden=hidden,
-                    method=self.method,
-                    k=self.k,
+                    method=settings["method"][i],
+                    k=settings["k"][i],
                     learning_rate=learning_rate,
                     batch_size=self.batch_size,
                     n_iter=settings["n_iter"][i],
                     momentum=settings["momentum"][i],
                     weight_decay=settings["weight_decay"][i],
                     penalty=self.penalty,
-                    learning_rate_decay=self.learning_rate_decay,
+                    learning_rate_decay=settings["learning_rate_decay"][i],
                     random_state=int(rng.randint(np.iinfo(np.int32).max)),
                     device=self.device,
                     precision=self.precision,
@@ -199,11 +229,23 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
                 )
             )
             visible = hidden
-        return rbms
+        return rbms, [int(rng.randint(np.iinfo(np.int32).max)) for _ in rbms]
+
+    def _kept_rbms(self, rbms):
+        """With ``warm_start``, how many fitted bottom RBMs match the new ones (sizes, units)."""
+        if not (self.warm_start and hasattr(self, "rbms_")):
+            return 0
+        kept, sizes = 0, self.layer_sizes_
+        for i, (old, new) in enumerate(zip(self.rbms_, rbms)):
+            if (old.components_.shape != (sizes[i + 1], sizes[i])
+                    or (old.visible, old.hidden) != (new.visible, new.hidden)):
+                break
+            kept += 1
+        return kept
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, callback=None):
-        """Train the RBMs bottom-up, each on the hidden means of the one below.
+        """Train the RBMs bottom-up, each on the hidden means (or states) of the one below.
 
         Parameters
         ----------
@@ -234,25 +276,31 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             X = validate_data(self, X, dtype=(np.float32, np.float64))
             self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
             check_unit_range(X, self.visible)
-        rbms = self._make_rbms(self.layer_sizes_)
+        rbms, seeds = self._make_rbms(self.layer_sizes_)
         check_int8(self.precision, [u for r in rbms for u in (r.visible, r.hidden)], self.layer_sizes_)
+        kept = self._kept_rbms(rbms)
+        if kept:
+            rbms[:kept] = self.rbms_[:kept]
         self.rbms_, self.history_ = [], []
-        H = X
+        H = X  # what RBM i trains on: the data, then means or states of the layer below
         for i, rbm in enumerate(rbms):
             self.rbms_.append(rbm)
-            if self.verbose >= 2:
-                print(f"[DBN] RBM {i + 1}/{len(rbms)}: {rbm.visible} {H.shape[1]} -> "
-                      f"{rbm.hidden} {rbm.n_components}, learning_rate={rbm.learning_rate:g}")
-            rbm_callback = None
-            if callback is not None:
-                rbm_callback = lambda _, epoch, i=i: callback(self, i, epoch)  # noqa: E731
-            rbm.fit(H, callback=rbm_callback)
+            if i >= kept:
+                if self.verbose >= 2:
+                    print(f"[DBN] RBM {i + 1}/{len(rbms)}: {rbm.visible} {H.shape[1]} -> "
+                          f"{rbm.hidden} {rbm.n_components}, learning_rate={rbm.learning_rate:g}")
+                rbm_callback = None
+                if callback is not None:
+                    rbm_callback = lambda _, epoch, i=i: callback(self, i, epoch)  # noqa: E731
+                rbm.fit(H, callback=rbm_callback)
             self.history_.append(rbm.history_)
             if i + 1 < len(rbms):
                 if is_streamed(H):
                     H = LiftedRows(H, rbm.components_, rbm.intercept_hidden_, rbm.hidden)
                 else:
                     H = rbm.transform(H)
+                if self.propagate == "sample":
+                    H = SampledRows(H, rbm.hidden, seeds[i])
         return self
 
     # ------------------------------------------------------------- inference
@@ -322,26 +370,70 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         n = self._n_layers(n_layers)
         return self.inverse_transform(self.layer_activations(X, n)[-1], n)
 
-    def sample(self, n_samples=16, n_steps=1000, return_chain=False):
-        """Draw from the model: Gibbs sampling in the top RBM, then one down pass of means.
+    def sample(self, n_samples=None, burn_in=1000, *, thin=100, samples_per_chain=1, init="auto",
+               output="mean", return_chain=False, n_steps=None):
+        """Draw from the model: Gibbs chains in the top RBM, then one pass down to the data.
+
+        The top RBM is the DBN's undirected prior; the layers below are directed, so a sample
+        of the network is a sample of the top RBM's visible layer carried down once. By default
+        (``init="auto"``) the chains start at the top RBM's persistent chains when it was
+        trained with PCD, else at noise in the top RBM's visible layer; passing data rows
+        as ``init`` starts them at those rows carried up (E[h | v] layer by layer).
+
+        Parameters
+        ----------
+        n_samples : int, optional
+            Number of chains: default 16, or one per row of an array ``init``.
+        burn_in : int, default=1000
+            Gibbs steps in the top RBM before the first kept sample.
+        thin : int, default=100
+            Steps between two kept samples of one chain.
+        samples_per_chain : int, default=1
+            Samples kept per chain.
+        init : {"auto", "persistent", "biases", "noise"} or array-like of shape (n_chains, \
+                n_features), default="auto"
+            Where the top RBM's chains start; strings as in :meth:`deepbelief.RBM.sample`
+            (in the top RBM's own visible layer), an array: those data rows carried up.
+        output : {"mean", "state"}, default="mean"
+            "mean": the top RBM's E[v | h] carried down with E[v | h] of every RBM below (grey
+            pixels, the picture to look at); "state": binary states drawn at every layer on the
+            way down (an ancestral sample of the network, 0/1 pixels for Bernoulli units).
+        return_chain : bool, default=False
+            Also return every Gibbs step carried down to the data, for animations.
+        n_steps : int, optional
+            Deprecated name of ``burn_in``.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-        chain : ndarray of shape (n_steps, n_samples, n_features)
-            Only with ``return_chain=True``: every Gibbs step taken down to the data.
+            Shape (samples_per_chain, n_samples, n_features) when ``samples_per_chain > 1``.
+        chain : ndarray of shape (n_total_steps, n_samples, n_features)
+            Only with ``return_chain=True``: every Gibbs step carried down to the data;
+            ``n_total_steps = burn_in + (samples_per_chain - 1) * thin``.
         """
         check_is_fitted(self)
+        burn_in = _sampling.deprecated_n_steps(burn_in, n_steps)
         top, below = self.rbms_[-1], len(self.rbms_) - 1
-        if not return_chain:
-            H = top.sample(n_samples, n_steps)
-            return self.inverse_transform(H, below) if below else H
-        H, chain = top.sample(n_samples, n_steps, return_chain=True)
+        init = _sampling.resolve_init(top, init)
+        if not isinstance(init, str):
+            X = self._check_X(init)
+            init = self.layer_activations(X, below)[-1] if below else X
+        samples, chain = _sampling.rbm_chains(top, init, n_samples, burn_in, thin,
+                                              samples_per_chain, output, return_chain)
         if below:
-            H = self.inverse_transform(H, below)
-            flat = chain.reshape(-1, chain.shape[-1])
-            chain = self.inverse_transform(flat, below).reshape(n_steps, n_samples, -1)
-        return H, chain
+            samples = self._down(samples, below, output)
+            if return_chain:
+                chain = self._down(chain, below, output)
+        return _sampling.shape_samples(samples, chain, samples_per_chain, return_chain)
+
+    def _down(self, H, n_layers, output):
+        """(..., layer_sizes_[n_layers]) states carried down to (..., n_features)."""
+        flat = H.reshape(-1, H.shape[-1])
+        if output == "mean":
+            flat = self.inverse_transform(flat, n_layers)
+        else:
+            flat = _sampling.down_states(self.rbms_[:n_layers], flat)
+        return flat.reshape(*H.shape[:-1], flat.shape[-1])
 
     def log_likelihood(self, X, n_samples=10, n_betas=None, n_runs=100, random_state=None):
         """Variational lower bound on the average log p(x) of binary ``X``, in nats per example
