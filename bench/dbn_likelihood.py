@@ -17,7 +17,8 @@ warm_start=True)`` and ``fit``, so one bottom RBM serves every top-RBM experimen
 
     python bench/dbn_likelihood.py --bottom rbm.safetensors [--top-epochs 100] [--propagate sample]
         [--top-method pcd] [--top-k 1] [--top-learning-rate 0.05] [--top-train-size N]
-        [--n-betas N] [--save-dbn FILE] [--load-dbn FILE] [--out result.json]
+        [--upper-init random|transpose] [--n-betas N] [--ais-check] [--save-dbn FILE]
+        [--load-dbn FILE] [--out result.json]
 
 Measured results: ``notes/issue-22-sampling.md`` (the bound investigation).
 """
@@ -29,7 +30,7 @@ import time
 import numpy as np
 
 from _common import add_common_args, set_threads, write_result
-from deepbelief import DBN, load
+from deepbelief import DBN, RBM, load
 from deepbelief.datasets import load_mnist
 from deepbelief.models.likelihood import (
     dbn_log_likelihood_bound,
@@ -59,11 +60,17 @@ def parse_args(argv=None):
                    help="train the top RBM on the first N training images (a proxy)")
     p.add_argument("--propagate", default="sample", choices=["mean", "sample"],
                    help="the top RBM learns from E[h1 | v] or from states h1 ~ q(h1 | v)")
+    p.add_argument("--upper-init", default="random", choices=["random", "transpose"],
+                   help="the top RBM starts from small random weights, or as the bottom RBM "
+                        "turned over (DBN(upper_init=...))")
     p.add_argument("--n-betas", type=int, default=None, help="AIS betas (default: the standard 14,501)")
     p.add_argument("--n-runs", type=int, default=100)
     p.add_argument("--posterior-samples", type=int, default=10)
     p.add_argument("--save-dbn", default=None)
     p.add_argument("--load-dbn", default=None, help="evaluate this saved DBN (no training)")
+    p.add_argument("--ais-check", action="store_true",
+                   help="also run AIS on a 500-2000 RBM of known log Z: the bottom RBM turned "
+                        "over (W^T, biases swapped) plus 1,216 units without weights")
     add_common_args(p, pretrain=False)
     args = p.parse_args(argv)
     if args.quick:
@@ -112,7 +119,7 @@ def add_top(dbn, X, args):
         method=["pcd", args.top_method], k=[1, args.top_k],
         learning_rate=[bottom.learning_rate, args.top_learning_rate],
         n_iter=[bottom.n_iter_, args.top_epochs], weight_decay=[2e-4, args.top_decay],
-        propagate=args.propagate,
+        propagate=args.propagate, upper_init=args.upper_init,
     )
     start = time.perf_counter()
     dbn.fit(X[: args.top_train_size])
@@ -145,7 +152,8 @@ def main(argv=None):
               + (f"trained in {bottom_seconds / 60:.1f} min" if bottom_seconds else
                  f"loaded from {args.bottom} ({dbn.rbms_[0].n_iter_} epochs)"), flush=True)
         top_seconds = add_top(dbn, X, args)
-        print(f"top RBM {dbn.layer_sizes_[1]}-{dbn.layer_sizes_[2]}: {args.top_epochs} epochs of "
+        print(f"top RBM {dbn.layer_sizes_[1]}-{dbn.layer_sizes_[2]} ({args.upper_init} start): "
+              f"{args.top_epochs} epochs of "
               f"{args.top_method.upper()}-{args.top_k} on {args.propagate}s of h1, learning rate "
               f"{args.top_learning_rate} -> 0, in {top_seconds / 60:.1f} min", flush=True)
         if args.save_dbn:
@@ -157,6 +165,8 @@ def main(argv=None):
     print(f"bottom RBM: AIS {bottom_ais:.0f} s, {log_z}\n  test log-probability {rbm_test:.2f} "
           f"(3 sigma {band(rbm_test, log_z)[0]:.2f} .. {band(rbm_test, log_z)[1]:.2f})", flush=True)
 
+    if args.ais_check:
+        result_check = ais_check(bottom, log_z, X, args)
     log_z_top, top_ais = ais(top, bottom.transform(X), args, args.seed + 1)
     start = time.perf_counter()
     bound = dbn_log_likelihood_bound(dbn, X_test, log_z_top, n_samples=args.posterior_samples,
@@ -176,7 +186,7 @@ def main(argv=None):
         "bottom": args.bottom, "load_dbn": args.load_dbn,
         "top": {"components": top.n_components, "epochs": top.n_iter_, "method": top.method,
                 "k": top.k, "learning_rate": top.learning_rate, "weight_decay": top.weight_decay,
-                "propagate": dbn.propagate, "train_size": args.top_train_size or len(X)},
+                "propagate": dbn.propagate, "upper_init": dbn.upper_init, "train_size": args.top_train_size or len(X)},
         "bottom_train_s": bottom_seconds, "top_train_s": top_seconds,
         "threads": args.threads, "precision": args.precision,
         "rbm_log_z": log_z.log_z, "rbm_log_z_std": log_z.std, "rbm_ais_s": bottom_ais,
@@ -186,7 +196,34 @@ def main(argv=None):
         "dbn_test_bound": bound, "dbn_test_bound_3sigma": [lo, hi], "dbn_train_bound": bound_train,
         "gain": bound - rbm_test, "bound_s": bound_seconds, "paper": PAPER,
     }
+    if args.ais_check:
+        result["ais_check"] = result_check
     return write_result(args, result)
+
+
+def turned_over(bottom, n_top):
+    """The bottom RBM with visible and hidden swapped, padded with units without weights:
+    its marginal over the 500 units is the bottom RBM's own p(h1), its log Z that of the bottom
+    RBM plus (n_top - 784) log 2."""
+    n_vis = bottom.components_.shape[1]
+    rbm = RBM(n_top, device=bottom.device)
+    rbm.components_ = np.zeros((n_top, bottom.n_components), dtype=np.float32)
+    rbm.components_[:n_vis] = bottom.components_.T
+    rbm.intercept_visible_ = bottom.intercept_hidden_.copy()
+    rbm.intercept_hidden_ = np.zeros(n_top, dtype=np.float32)
+    rbm.intercept_hidden_[:n_vis] = bottom.intercept_visible_
+    return rbm, (n_top - n_vis) * np.log(2.0)
+
+
+def ais_check(bottom, log_z, X, args):
+    """AIS on a 500-2000 RBM whose log Z is the bottom RBM's (estimated by AIS too) + a constant."""
+    rbm, extra = turned_over(bottom, args.top_components)
+    estimate, seconds = ais(rbm, bottom.transform(X), args, args.seed + 2)
+    expected = log_z.log_z + extra
+    print(f"AIS check: turned-over bottom RBM 500-{args.top_components}: {estimate}, {seconds:.0f} s; "
+          f"expected {expected:.4f} (the bottom RBM's log Z + {extra:.2f}): off by "
+          f"{estimate.log_z - expected:+.2f}", flush=True)
+    return {"log_z": estimate.log_z, "std": estimate.std, "expected": expected, "seconds": seconds}
 
 
 def _commit():

@@ -86,3 +86,41 @@ def test_method_k_and_learning_rate_decay_can_differ_per_layer(X):
     assert dbn.rbms_[0]._persistent is None and dbn.rbms_[1]._persistent.shape == (20, 8)
     with pytest.raises(ValueError, match="method has 3 entries but the network has 2 RBMs"):
         DBN([64, 16, 8], method=["cd", "pcd", "pcd"], **FAST).fit(X)
+
+
+def _layers(dbn):
+    return [(*(torch.as_tensor(a, dtype=torch.float64) for a in (
+        r.components_, r.intercept_visible_, r.intercept_hidden_)), r.visible, r.hidden)
+        for r in dbn.rbms_]
+
+
+@pytest.mark.parametrize("top, atol", [(6, 1e-4), (9, 0.05)])
+def test_a_top_rbm_started_turned_over_makes_the_bound_the_bottom_rbms_likelihood(top, atol):
+    """At the start p_top(h1) = p_RBM(h1), so the exact bound is the RBM's exact log p(v); units
+    beyond the 6 turned over have weights N(0, 0.01^2): nearly constant factors."""
+    from test_ais import exact_dbn  # the enumerated DBN bound (tests/test_ais.py)
+
+    from deepbelief._core import ais
+
+    rng = np.random.RandomState(0)
+    X = (rng.rand(200, 6) < np.where(rng.rand(200, 1) < 0.5, 0.8, 0.2)).astype(float)
+    settings = dict(method="pcd", learning_rate=[0.1, 1e-9], n_iter=[30, 1], batch_size=20,
+                    random_state=0, device="cpu", n_jobs=1)
+    dbn = DBN([6, 4, top], upper_init="transpose", **settings).fit(X)
+    bottom, upper = dbn.rbms_
+    np.testing.assert_allclose(upper.components_[:6], bottom.components_.T, atol=1e-6)
+    np.testing.assert_allclose(upper.intercept_visible_, bottom.intercept_hidden_, atol=1e-6)
+    assert np.abs(upper.components_[6:]).max(initial=0) < 0.05 and not upper.warm_start
+    v = torch.as_tensor(X[:20])
+    W, b, c = _layers(dbn)[0][:3]
+    log_p = -ais.free_energy(v, W, b, c, "bernoulli", "bernoulli") - ais.exact_log_partition(
+        W, b, c, "bernoulli", "bernoulli")
+    torch.testing.assert_close(exact_dbn(v, _layers(dbn))[1], log_p, rtol=0, atol=atol)
+    # A random start is not: the check can tell the two apart.
+    random = DBN([6, 4, top], **settings).fit(X)
+    assert (exact_dbn(v, _layers(random))[1] - log_p).abs().max() > 0.3
+
+
+def test_a_top_rbm_too_narrow_to_turn_over_is_refused(X):
+    with pytest.raises(ValueError, match="at least as many hidden units as the RBM below has visible"):
+        DBN([64, 16, 32], upper_init="transpose", **FAST).fit(X)

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from .._core import rbm_math as m
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
@@ -110,3 +111,73 @@ def down_states(rbms, H):
             W, b, _ = (to_tensor(p, device) for p in rbm._param_arrays())
             h = m.sample_units(m.mean_visibles(h, W, b, rbm.visible), rbm.visible, source)
     return to_numpy(h).astype(float)
+
+
+class DBNSamplingMixin:
+    """``DBN.sample``: chains in the top RBM, then a pass down (uses ``rbms_``, ``_check_X``,
+    ``layer_activations`` and ``inverse_transform``)."""
+
+    def sample(self, n_samples=None, burn_in=1000, *, thin=100, samples_per_chain=1, init="auto",
+               output="mean", return_chain=False, n_steps=None):
+        """Draw from the model: Gibbs chains in the top RBM, then one pass down to the data.
+
+        The top RBM is the DBN's undirected prior; the layers below are directed, so a sample
+        of the network is a sample of the top RBM's visible layer carried down once. By default
+        (``init="auto"``) the chains start at the top RBM's persistent chains when it was
+        trained with PCD, else at noise in the top RBM's visible layer; passing data rows
+        as ``init`` starts them at those rows carried up (E[h | v] layer by layer).
+
+        Parameters
+        ----------
+        n_samples : int, optional
+            Number of chains: default 16, or one per row of an array ``init``.
+        burn_in : int, default=1000
+            Gibbs steps in the top RBM before the first kept sample.
+        thin : int, default=100
+            Steps between two kept samples of one chain.
+        samples_per_chain : int, default=1
+            Samples kept per chain.
+        init : {"auto", "persistent", "biases", "noise"} or array-like of shape (n_chains, \
+                n_features), default="auto"
+            Where the top RBM's chains start; strings as in :meth:`deepbelief.RBM.sample`
+            (in the top RBM's own visible layer), an array: those data rows carried up.
+        output : {"mean", "state"}, default="mean"
+            "mean": the top RBM's E[v | h] carried down with E[v | h] of every RBM below (grey
+            pixels, the picture to look at); "state": binary states drawn at every layer on the
+            way down (an ancestral sample of the network, 0/1 pixels for Bernoulli units).
+        return_chain : bool, default=False
+            Also return every Gibbs step carried down to the data, for animations.
+        n_steps : int, optional
+            Deprecated name of ``burn_in``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Shape (samples_per_chain, n_samples, n_features) when ``samples_per_chain > 1``.
+        chain : ndarray of shape (n_total_steps, n_samples, n_features)
+            Only with ``return_chain=True``: every Gibbs step carried down to the data;
+            ``n_total_steps = burn_in + (samples_per_chain - 1) * thin``.
+        """
+        check_is_fitted(self)
+        burn_in = deprecated_n_steps(burn_in, n_steps)
+        top, below = self.rbms_[-1], len(self.rbms_) - 1
+        init = resolve_init(top, init)
+        if not isinstance(init, str):
+            X = self._check_X(init)
+            init = self.layer_activations(X, below)[-1] if below else X
+        samples, chain = rbm_chains(top, init, n_samples, burn_in, thin,
+                                              samples_per_chain, output, return_chain)
+        if below:
+            samples = self._down(samples, below, output)
+            if return_chain:
+                chain = self._down(chain, below, output)
+        return shape_samples(samples, chain, samples_per_chain, return_chain)
+
+    def _down(self, H, n_layers, output):
+        """(..., layer_sizes_[n_layers]) states carried down to (..., n_features)."""
+        flat = H.reshape(-1, H.shape[-1])
+        if output == "mean":
+            flat = self.inverse_transform(flat, n_layers)
+        else:
+            flat = down_states(self.rbms_[:n_layers], flat)
+        return flat.reshape(*H.shape[:-1], flat.shape[-1])

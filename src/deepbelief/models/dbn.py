@@ -13,8 +13,10 @@ from .._core.batches import LiftedRows, as_stream, check_stream, is_streamed
 from .._core.precision import RBM_PRECISIONS, check_int8
 from .._core.rbm_math import UNIT_TYPES
 from .._core.sampled_rows import SampledRows
-from . import _sampling, likelihood
+from . import likelihood
 from ._layers import expand_per_layer, layer_sizes
+from ._sampling import DBNSamplingMixin
+from ._stacking import UPPER_INITS, fit_turned_over, kept_rbms
 from .modelfile import SaveLoadMixin, register
 from .rbm import RBM
 
@@ -28,7 +30,7 @@ PER_LAYER = ("hidden", "learning_rate", "n_iter", "momentum", "weight_decay", "m
 
 
 @register
-class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
+class DBN(DBNSamplingMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
     """Deep Belief Network: RBMs stacked and trained greedily, layer by layer.
 
     RBM ``i`` is trained on E[h | v] of RBM ``i - 1`` applied to the data (Hinton, Osindero & Teh
@@ -74,6 +76,13 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         and its variational bound on log p(v) use; for the 784-500-2000 MNIST network it gave
         a better bound (``bench/dbn_likelihood.py``). Features for a classifier are
         computed with E[h | v] either way.
+    upper_init : {"random", "transpose"}, default="random"
+        How each upper RBM starts: small random weights, or (``"transpose"``) as the RBM below
+        it turned over, its weights transposed and biases swapped, with any further hidden
+        units at small random weights (it needs at least as many hidden units as the RBM below
+        has visible units). Then its prior over the layer below starts as that RBM's own, so
+        the variational bound starts at the lower RBM's log-likelihood (Hinton, Osindero & Teh
+        2006, section 4) and training improves from there.
     warm_start : bool, default=False
         If True, ``fit`` on a fitted DBN keeps its bottom RBMs that match the new ``layers``
         (sizes and unit types) and trains only the RBMs above them: grow a network one layer
@@ -139,6 +148,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             Interval(Real, 0, 1, closed="right"), StrOptions({"linear"}), list, tuple
         ],
         "propagate": [StrOptions({"mean", "sample"})],
+        "upper_init": [StrOptions(set(UPPER_INITS))],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
@@ -163,6 +173,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         penalty="l2",
         learning_rate_decay=1.0,
         propagate="mean",
+        upper_init="random",
         warm_start=False,
         random_state=None,
         device="auto",
@@ -183,6 +194,7 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         self.penalty = penalty
         self.learning_rate_decay = learning_rate_decay
         self.propagate = propagate
+        self.upper_init = upper_init
         self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
@@ -231,18 +243,6 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             visible = hidden
         return rbms, [int(rng.randint(np.iinfo(np.int32).max)) for _ in rbms]
 
-    def _kept_rbms(self, rbms):
-        """With ``warm_start``, how many fitted bottom RBMs match the new ones (sizes, units)."""
-        if not (self.warm_start and hasattr(self, "rbms_")):
-            return 0
-        kept, sizes = 0, self.layer_sizes_
-        for i, (old, new) in enumerate(zip(self.rbms_, rbms)):
-            if (old.components_.shape != (sizes[i + 1], sizes[i])
-                    or (old.visible, old.hidden) != (new.visible, new.hidden)):
-                break
-            kept += 1
-        return kept
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, callback=None):
         """Train the RBMs bottom-up, each on the hidden means (or states) of the one below.
@@ -278,7 +278,8 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
             check_unit_range(X, self.visible)
         rbms, seeds = self._make_rbms(self.layer_sizes_)
         check_int8(self.precision, [u for r in rbms for u in (r.visible, r.hidden)], self.layer_sizes_)
-        kept = self._kept_rbms(rbms)
+        fitted = self.warm_start and hasattr(self, "rbms_")
+        kept = kept_rbms(self.rbms_, rbms, self.layer_sizes_) if fitted else 0
         if kept:
             rbms[:kept] = self.rbms_[:kept]
         self.rbms_, self.history_ = [], []
@@ -292,7 +293,10 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
                 rbm_callback = None
                 if callback is not None:
                     rbm_callback = lambda _, epoch, i=i: callback(self, i, epoch)  # noqa: E731
-                rbm.fit(H, callback=rbm_callback)
+                if i and self.upper_init == "transpose":
+                    fit_turned_over(rbm, rbms[i - 1], H, callback=rbm_callback)
+                else:
+                    rbm.fit(H, callback=rbm_callback)
             self.history_.append(rbm.history_)
             if i + 1 < len(rbms):
                 if is_streamed(H):
@@ -369,71 +373,6 @@ class DBN(SaveLoadMixin, TransformerMixin, BaseEstimator):
         """
         n = self._n_layers(n_layers)
         return self.inverse_transform(self.layer_activations(X, n)[-1], n)
-
-    def sample(self, n_samples=None, burn_in=1000, *, thin=100, samples_per_chain=1, init="auto",
-               output="mean", return_chain=False, n_steps=None):
-        """Draw from the model: Gibbs chains in the top RBM, then one pass down to the data.
-
-        The top RBM is the DBN's undirected prior; the layers below are directed, so a sample
-        of the network is a sample of the top RBM's visible layer carried down once. By default
-        (``init="auto"``) the chains start at the top RBM's persistent chains when it was
-        trained with PCD, else at noise in the top RBM's visible layer; passing data rows
-        as ``init`` starts them at those rows carried up (E[h | v] layer by layer).
-
-        Parameters
-        ----------
-        n_samples : int, optional
-            Number of chains: default 16, or one per row of an array ``init``.
-        burn_in : int, default=1000
-            Gibbs steps in the top RBM before the first kept sample.
-        thin : int, default=100
-            Steps between two kept samples of one chain.
-        samples_per_chain : int, default=1
-            Samples kept per chain.
-        init : {"auto", "persistent", "biases", "noise"} or array-like of shape (n_chains, \
-                n_features), default="auto"
-            Where the top RBM's chains start; strings as in :meth:`deepbelief.RBM.sample`
-            (in the top RBM's own visible layer), an array: those data rows carried up.
-        output : {"mean", "state"}, default="mean"
-            "mean": the top RBM's E[v | h] carried down with E[v | h] of every RBM below (grey
-            pixels, the picture to look at); "state": binary states drawn at every layer on the
-            way down (an ancestral sample of the network, 0/1 pixels for Bernoulli units).
-        return_chain : bool, default=False
-            Also return every Gibbs step carried down to the data, for animations.
-        n_steps : int, optional
-            Deprecated name of ``burn_in``.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            Shape (samples_per_chain, n_samples, n_features) when ``samples_per_chain > 1``.
-        chain : ndarray of shape (n_total_steps, n_samples, n_features)
-            Only with ``return_chain=True``: every Gibbs step carried down to the data;
-            ``n_total_steps = burn_in + (samples_per_chain - 1) * thin``.
-        """
-        check_is_fitted(self)
-        burn_in = _sampling.deprecated_n_steps(burn_in, n_steps)
-        top, below = self.rbms_[-1], len(self.rbms_) - 1
-        init = _sampling.resolve_init(top, init)
-        if not isinstance(init, str):
-            X = self._check_X(init)
-            init = self.layer_activations(X, below)[-1] if below else X
-        samples, chain = _sampling.rbm_chains(top, init, n_samples, burn_in, thin,
-                                              samples_per_chain, output, return_chain)
-        if below:
-            samples = self._down(samples, below, output)
-            if return_chain:
-                chain = self._down(chain, below, output)
-        return _sampling.shape_samples(samples, chain, samples_per_chain, return_chain)
-
-    def _down(self, H, n_layers, output):
-        """(..., layer_sizes_[n_layers]) states carried down to (..., n_features)."""
-        flat = H.reshape(-1, H.shape[-1])
-        if output == "mean":
-            flat = self.inverse_transform(flat, n_layers)
-        else:
-            flat = _sampling.down_states(self.rbms_[:n_layers], flat)
-        return flat.reshape(*H.shape[:-1], flat.shape[-1])
 
     def log_likelihood(self, X, n_samples=10, n_betas=None, n_runs=100, random_state=None):
         """Variational lower bound on the average log p(x) of binary ``X``, in nats per example
