@@ -48,6 +48,7 @@ def parse_args(argv=None):
     p.add_argument("--bottom", default=None,
                    help="a saved RBM (or DBN: its first RBM) to use as the 784-500 layer")
     p.add_argument("--bottom-epochs", type=int, default=300, help="when training the bottom RBM")
+    p.add_argument("--bottom-components", type=int, default=500, help="when training it")
     p.add_argument("--save-bottom", default=None)
     p.add_argument("--top-components", type=int, default=2000)
     p.add_argument("--top-epochs", type=int, default=100)
@@ -76,6 +77,7 @@ def parse_args(argv=None):
     if args.quick:
         args.train_size = args.train_size or 2000
         args.bottom_epochs, args.top_epochs, args.top_components = 2, 2, 100
+        args.bottom_components = 50
         args.n_betas, args.n_runs = args.n_betas or 200, 20
     return args
 
@@ -100,7 +102,7 @@ def bottom_dbn(X, args):
         dbn.rbms_, dbn.history_ = [rbm], [rbm.history_]
         dbn.layer_sizes_, dbn.n_features_in_ = [X.shape[1], rbm.n_components], X.shape[1]
         return dbn, None
-    dbn = DBN([X.shape[1], 500], **RECIPE, learning_rate=0.05, n_iter=args.bottom_epochs,
+    dbn = DBN([X.shape[1], args.bottom_components], **RECIPE, learning_rate=0.05, n_iter=args.bottom_epochs,
               random_state=args.seed, device=args.device, precision=args.precision,
               verbose=args.verbose)
     start = time.perf_counter()
@@ -183,6 +185,7 @@ def main(argv=None):
         "benchmark": "dbn_likelihood",
         "commit": _commit(),
         "quick": args.quick,
+        "train_size": len(X),
         "bottom": args.bottom, "load_dbn": args.load_dbn,
         "top": {"components": top.n_components, "epochs": top.n_iter_, "method": top.method,
                 "k": top.k, "learning_rate": top.learning_rate, "weight_decay": top.weight_decay,
@@ -217,10 +220,11 @@ def turned_over(bottom, n_top):
 
 def ais_check(bottom, log_z, X, args):
     """AIS on a 500-2000 RBM whose log Z is the bottom RBM's (estimated by AIS too) + a constant."""
-    rbm, extra = turned_over(bottom, args.top_components)
+    n_top = max(args.top_components, bottom.components_.shape[1])  # --quick's top is narrower
+    rbm, extra = turned_over(bottom, n_top)
     estimate, seconds = ais(rbm, bottom.transform(X), args, args.seed + 2)
     expected = log_z.log_z + extra
-    print(f"AIS check: turned-over bottom RBM 500-{args.top_components}: {estimate}, {seconds:.0f} s; "
+    print(f"AIS check: turned-over bottom RBM {bottom.n_components}-{n_top}: {estimate}, {seconds:.0f} s; "
           f"expected {expected:.4f} (the bottom RBM's log Z + {extra:.2f}): off by "
           f"{estimate.log_z - expected:+.2f}", flush=True)
     return {"log_z": estimate.log_z, "std": estimate.std, "expected": expected, "seconds": seconds}

@@ -40,7 +40,11 @@ def parse_args(argv=None):
     p.add_argument("--burn-in", type=int, default=1000)
     p.add_argument("--out-dir", default="samples")
     add_common_args(p, pretrain=False)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.train_size = args.train_size or 2000
+        args.n_samples, args.burn_in = 20, 20
+    return args
 
 
 def score_row(name, images, seconds=None):
@@ -61,20 +65,23 @@ def main(argv=None):
     print(f"{'samples (' + str(n) + ')':52s} {'conf':>6s} {'>=0.9':>6s} {'cls':>4s} {'IS':>6s}  "
           "confident samples per digit")
     rng = np.random.RandomState(args.seed)
-    result = {"benchmark": "sample_quality", "burn_in": args.burn_in, "n_samples": n, "rows": {}}
+    X = mnist.X_train[: args.train_size]
+    result = {"benchmark": "sample_quality", "quick": args.quick, "train_size": len(X),
+              "burn_in": args.burn_in, "n_samples": n, "rows": {}}
     rows = result["rows"]
     rows["real test digits"] = score_row("real test digits", mnist.X_test[:n])
     rows["uniform noise"] = score_row("uniform noise", rng.rand(n, 784))
     rows["mean training image"] = score_row("mean training image",
-                                            np.tile(mnist.X_train.mean(axis=0), (n, 1)))
+                                            np.tile(X.mean(axis=0), (n, 1)))
 
     models = {}
     if args.cd_rbm:
         models["CD-1 RBM, library defaults"] = load(args.cd_rbm)
     else:
         start = time.perf_counter()
-        cd = RBM(500, random_state=args.seed, device=args.device, precision=args.precision,
-                 verbose=0).fit(mnist.X_train)
+        cd = RBM(50 if args.quick else 500, n_iter=3 if args.quick else "auto",
+                 random_state=args.seed, device=args.device, precision=args.precision,
+                 verbose=0).fit(X)
         result["cd_rbm_train_s"] = time.perf_counter() - start
         if args.save_cd_rbm:
             cd.save(args.save_cd_rbm)

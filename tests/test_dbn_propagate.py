@@ -98,9 +98,8 @@ def _layers(dbn):
 def test_a_top_rbm_started_turned_over_makes_the_bound_the_bottom_rbms_likelihood(top, atol):
     """At the start p_top(h1) = p_RBM(h1), so the exact bound is the RBM's exact log p(v); units
     beyond the 6 turned over have weights N(0, 0.01^2): nearly constant factors."""
-    from test_ais import exact_dbn  # the enumerated DBN bound (tests/test_ais.py)
-
     from deepbelief._core import ais
+    from test_ais import exact_dbn  # the enumerated DBN bound (tests/test_ais.py)
 
     rng = np.random.RandomState(0)
     X = (rng.rand(200, 6) < np.where(rng.rand(200, 1) < 0.5, 0.8, 0.2)).astype(float)
