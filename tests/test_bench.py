@@ -85,6 +85,32 @@ def test_rbm_likelihood(monkeypatch, tmp_path):
     assert result["dbn"]["layers"] == [784, 50, 100] and result["dbn"]["test_lower_bound"] < 0
 
 
+@pytest.fixture
+def one_thread():
+    """--threads 1 (tiny models on a busy machine run several times faster on one thread);
+    torch's thread count is put back after the test."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield ["--threads", "1"]
+    torch.set_num_threads(before)
+
+
+def test_dbn_likelihood(monkeypatch, tmp_path, one_thread):
+    result = run("dbn_likelihood", monkeypatch, tmp_path, "--ais-check", "--seed", "1", *one_thread)
+    assert result["top"]["components"] == 100 and result["top"]["propagate"] == "sample"
+    assert result["dbn_test_bound"] < 0 and result["rbm_test"] < 0
+    assert result["gain"] == pytest.approx(result["dbn_test_bound"] - result["rbm_test"])
+
+
+def test_sample_quality(monkeypatch, tmp_path, one_thread):
+    result = run("sample_quality", monkeypatch, tmp_path, "--out-dir", str(tmp_path / "s"), *one_thread)
+    rows = result["rows"]
+    assert rows["real test digits"]["mean_confidence"] > 0.9 and rows["uniform noise"]["n_classes"] == 0
+    assert {"CD-1 RBM, library defaults, from noise", "CD-1 RBM, library defaults, from data"} <= set(rows)
+    assert len(list((tmp_path / "s").glob("*.png"))) == 3  # noise, biases, data: CD has no chains
+
+
 def test_memmap_throughput(monkeypatch, tmp_path):
     out = tmp_path / "result.json"
     result = load_script("memmap_throughput", monkeypatch).main(

@@ -281,3 +281,50 @@ def test_train_resumes_an_interrupted_rbm_run(tmp_path):
     model = load(out / "model.safetensors")
     assert model.n_iter_ == 4 and model.n_components == 8
     assert not (out / "checkpoint.safetensors").exists() and (out / "report.html").exists()
+
+
+@pytest.fixture(scope="module")
+def mnist_rbm(tmp_path_factory):
+    from deepbelief import RBM
+    from deepbelief.datasets import load_mnist_sample
+
+    path = tmp_path_factory.mktemp("rbm") / "rbm.safetensors"
+    RBM(16, n_iter=2, random_state=0, device="cpu", n_jobs=1).fit(load_mnist_sample().X[:500]).save(path)
+    return str(path)
+
+
+def test_sample_from_data_rows_keeps_several_samples_per_chain_and_scores_them(mnist_rbm, tmp_path):
+    out = tmp_path / "s.png"
+    assert main(["sample", mnist_rbm, "--n-samples", "4", "--burn-in", "5", "--thin", "2",
+                 "--samples-per-chain", "3", "--init", "data", "--data", "mnist-sample",
+                 "--out", str(out), "--device", "cpu"]) == 0
+    assert out.read_bytes()[:8] == PNG
+
+
+def test_sample_prints_the_start_and_the_score_of_digits(mnist_rbm, tmp_path):
+    result = run("sample", mnist_rbm, "--n-samples", "6", "--burn-in", "3", "--init", "biases",
+                 "--out", str(tmp_path / "s.png"))
+    assert result.returncode == 0, result.stderr
+    assert "samples: 6 chains from the visible biases alone, after 3 Gibbs steps" in result.stdout
+    assert re.search(r"sample quality \(shipped MNIST classifier\): 6 samples: mean confidence "
+                     r"[01]\.\d{3}, .* inception score", result.stdout)
+
+
+def test_sample_from_persistent_chains_of_a_cd_model_is_one_line(mnist_rbm, tmp_path):
+    result = run("sample", mnist_rbm, "--init", "persistent", "--out", str(tmp_path / "s.png"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "init='persistent' starts from the chains that PCD training keeps" in result.stderr
+
+
+def test_the_report_of_an_rbm_on_digits_shows_its_samples_and_their_score(tmp_path):
+    out = tmp_path / "rbm"
+    assert main(["train", "--model", "rbm", "--data", "mnist-sample", "--epochs", "1", "--layers",
+                 "16", "--set", "method=pcd", "--out", str(out), "--quiet", "--threads", "1"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    quality = metrics["sample_quality"]
+    assert quality["n_samples"] == 100 and 0 <= quality["mean_confidence"] <= 1
+    assert len(quality["class_counts"]) == 10 and quality["n_classes"] <= 10
+    assert (out / "samples.png").read_bytes()[:8] == PNG
+    html = (out / "report.html").read_text()
+    assert "Samples: 100 chains from the persistent chains of PCD training, after 1,000 Gibbs " \
+           "steps; shipped MNIST classifier: mean confidence" in html

@@ -173,10 +173,10 @@ def test_same_seed_same_model_and_no_global_torch_state(X):
 
 
 def test_sample_runs_gibbs_on_top_then_goes_down(dbn):
-    samples = dbn.sample(n_samples=5, n_steps=3)
+    samples = dbn.sample(n_samples=5, burn_in=3)
     assert samples.shape == (5, 64)
     assert samples.min() >= 0 and samples.max() <= 1
-    last, chain = dbn.sample(n_samples=5, n_steps=3, return_chain=True)
+    last, chain = dbn.sample(n_samples=5, burn_in=3, return_chain=True)
     assert last.shape == (5, 64) and chain.shape == (3, 5, 64)
     np.testing.assert_allclose(chain[-1], last, atol=1e-6)
 

@@ -158,7 +158,7 @@ def test_gaussian_visible_units_accept_real_valued_data():
 def test_sample_returns_probabilities_and_optional_chain():
     X = (np.random.RandomState(0).rand(60, 9) > 0.5).astype(float)
     rbm = RBM(5, n_iter=2, random_state=0).fit(X)
-    samples, chain = rbm.sample(4, n_steps=7, return_chain=True)
+    samples, chain = rbm.sample(4, burn_in=7, return_chain=True)
     assert samples.shape == (4, 9) and chain.shape == (7, 4, 9)
     assert samples.min() >= 0 and samples.max() <= 1
     np.testing.assert_allclose(chain[-1], samples, rtol=1e-6)

@@ -47,11 +47,12 @@ def test_pcd_model_samples_follow_its_exact_distribution():
     # PCD learned the bimodal data: the model is far closer to it than a uniform model.
     assert 0.5 * np.abs(p_v - data).sum() < 0.15 < 0.5 * np.abs(1 / 64 - data).sum()
     # sample() returns E[v | h] of the chain's last hidden state; a Bernoulli draw from it is
-    # then an exact draw of v when the chain has reached the model's distribution.
+    # then an exact draw of v when the chain has reached the model's distribution. The chains
+    # start from noise here (the default start of a PCD model is its persistent chains).
     rng = np.random.RandomState(1)
 
     def total_variation(n_steps):
-        means = rbm.sample(n_samples=20_000, n_steps=n_steps)
+        means = rbm.sample(n_samples=20_000, burn_in=n_steps, init="noise")
         V = (rng.rand(*means.shape) < means).astype(float)
         return 0.5 * np.abs(histogram(V) - p_v).sum()
 
@@ -64,7 +65,7 @@ def test_pcd_model_samples_follow_its_exact_distribution():
 def test_pcd_samples_from_noise_are_confident_digits_of_several_classes():
     """A PCD-1 RBM (500 hidden, 3,000 images, 40 epochs) samples recognisable digits from noise.
 
-    Check: ``rbm.sample(100, n_steps=1000)`` (100 chains started from random pixels), classified
+    Check: ``rbm.sample(100, 1000, init="noise")`` (100 chains started from random pixels), classified
     by a logistic regression trained on 5,000 real MNIST digits (86.5% right on the first 2,000
     test digits; mean top probability 0.90 on the first 1,000, 0.89 binarized). Threshold: mean
     top probability above 0.7, and at least 4 different predicted classes among the 100 samples.
@@ -90,7 +91,7 @@ def test_pcd_samples_from_noise_are_confident_digits_of_several_classes():
     classifier = LogisticRegression(max_iter=200).fit(d.X_train[:5000], d.y_train[:5000])
     rbm = RBM(500, method="pcd", learning_rate=0.01, n_iter=40, momentum=0.0, weight_decay=2e-4,
               random_state=0, device="cpu").fit(X)
-    proba = classifier.predict_proba(rbm.sample(n_samples=100, n_steps=1000))
+    proba = classifier.predict_proba(rbm.sample(n_samples=100, burn_in=1000, init="noise"))
     counts = np.bincount(proba.argmax(axis=1), minlength=10)
     assert proba.max(axis=1).mean() > 0.7
     assert (counts > 0).sum() >= 4, f"samples per class: {counts.tolist()}"

@@ -64,7 +64,7 @@ def _chain_rows(rbm, X_start, n_steps):
     for step in [s for s in CHAIN_STEPS if s < n_steps] + [n_steps]:
         v, done = rbm.gibbs(v, n_steps=step - done), step
         rows[f"step {step:,}"] = v
-    rows[f"from noise, step {n_steps:,}"] = rbm.sample(n_samples=len(X_start), n_steps=n_steps)
+    rows[f"from noise, step {n_steps:,}"] = rbm.sample(len(X_start), n_steps, init="noise")
     return rows
 
 

@@ -8,5 +8,7 @@ from .classifier import DBNClassifier
 from .dbn import DBN
 from .modelfile import load, save
 from .rbm import RBM
+from .sample_quality import SampleQuality, sample_quality
 
-__all__ = ["RBM", "DBN", "DBNClassifier", "DeepAutoencoder", "load", "save"]
+__all__ = ["RBM", "DBN", "DBNClassifier", "DeepAutoencoder", "load", "save", "sample_quality",
+           "SampleQuality"]

@@ -1,14 +1,13 @@
 """An RBM as a generative model: Gibbs chains, samples, free energy, pseudo- and true
 log-likelihood (the latter by annealed importance sampling, ``likelihood.py``)."""
 
-import numpy as np
 import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._core import rbm_math as m
-from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
-from . import likelihood
+from .._core.backend import RandomSource, to_numpy
+from . import _sampling, likelihood
 
 
 class GenerativeMixin:
@@ -42,31 +41,60 @@ class GenerativeMixin:
             vk, _, _ = m.gibbs_chain(h, W, b, c, self.visible, self.hidden, n_steps, source)
         return to_numpy(vk).astype(dtype)
 
-    def sample(self, n_samples=16, n_steps=1000, return_chain=False):
-        """Draw digits from the model by running Gibbs chains from random visible states.
+    def sample(self, n_samples=None, burn_in=1000, *, thin=100, samples_per_chain=1, init="auto",
+               output="mean", return_chain=False, n_steps=None):
+        """Draw from the model with Gibbs chains: a burn-in, then samples every ``thin`` steps.
 
-        Returns the visible means E[v | h] of the last step, shape (n_samples, n_features); with
-        ``return_chain=True`` also the means after every step, shape (n_steps, n_samples, n_features).
+        By default (``init="auto"``) a model trained with PCD starts its chains at the
+        persistent chains it kept from training, which already sit in the model's typical
+        states: its samples look like digits from the first steps, where chains from noise
+        first wander through blurry blends. Other models start from noise. Each step is
+        h -> v -> h; what a step reports is E[v | h] (``output="mean"``) or a draw of v.
+
+        Parameters
+        ----------
+        n_samples : int, optional
+            Number of chains: default 16, or one per row of an array ``init``. Chains started
+            at persistent chains reuse them in turn when there are fewer (``batch_size`` are kept).
+        burn_in : int, default=1000
+            Gibbs steps before the first kept sample.
+        thin : int, default=100
+            Gibbs steps between two kept samples of one chain.
+        samples_per_chain : int, default=1
+            Samples kept per chain: at steps ``burn_in + j * thin``, ``j < samples_per_chain``.
+        init : {"auto", "persistent", "biases", "noise"} or array-like of shape (n_chains, \
+                n_features), default="auto"
+            Where the chains start: "persistent", the chains of PCD training (saved with the
+            model; ValueError for a model without them); "biases", a draw of the model with its
+            weights set to zero (each pixel on with probability sigmoid(visible bias));
+            "noise", uniform random pixels (a standard normal for Gaussian visible units);
+            an array, those rows (e.g. test images); "auto", "persistent" when the model has
+            such chains, else "noise".
+        output : {"mean", "state"}, default="mean"
+            "mean" returns E[v | h] of each kept step (grey pixels: the picture to look at);
+            "state" returns a draw of v itself (0/1 pixels for Bernoulli units), an exact
+            sample of the model once the chain has mixed.
+        return_chain : bool, default=False
+            Also return every step's report, for animations.
+        n_steps : int, optional
+            Deprecated name of ``burn_in``.
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, n_features)
+            Shape (samples_per_chain, n_samples, n_features) when ``samples_per_chain > 1``.
+        chain : ndarray of shape (n_total_steps, n_samples, n_features)
+            Only with ``return_chain=True``; ``n_total_steps`` is
+            ``burn_in + (samples_per_chain - 1) * thin``, and its last entry is the last sample.
         """
         check_is_fitted(self)
-        device = resolve_device(self.device)
-        source = RandomSource(self.random_state_, device)
-        W, b, c = (to_tensor(p, device) for p in self._param_arrays())
-        chain = []
-        with torch.inference_mode():
-            v = source.uniform((n_samples, W.shape[1])).to(device)
-            if self.visible == "bernoulli":
-                v = source.bernoulli(v)
-            h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
-            v_mean = m.mean_visibles(h, W, b, self.visible)
-            for _ in range(n_steps):
-                v = m.sample_units(v_mean, self.visible, source)
-                h = m.sample_units(m.mean_hiddens(v, W, c, self.hidden), self.hidden, source)
-                v_mean = m.mean_visibles(h, W, b, self.visible)
-                if return_chain:
-                    chain.append(to_numpy(v_mean))
-        last = to_numpy(v_mean).astype(float)
-        return (last, np.stack(chain).astype(float)) if return_chain else last
+        burn_in = _sampling.deprecated_n_steps(burn_in, n_steps)
+        init = _sampling.resolve_init(self, init)
+        if not isinstance(init, str):
+            init = self._validate_X(init)
+        samples, chain = _sampling.rbm_chains(self, init, n_samples, burn_in, thin,
+                                              samples_per_chain, output, return_chain)
+        return _sampling.shape_samples(samples, chain, samples_per_chain, return_chain)
 
     def free_energy(self, X):
         """F(v) = -log sum_h exp(-E(v, h)) for each row.

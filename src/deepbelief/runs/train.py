@@ -25,14 +25,18 @@ import numpy as np
 from .._core.files import atomic_write_bytes, write_json
 from ..datasets import load_dataset
 from ..models import DBN, RBM, DBNClassifier, DeepAutoencoder, likelihood, load
+from ..models.sample_quality import sample_quality
 from ..models.stack import rbm_stack
+from ..viz.figures import plot_image_grid
 from ..viz.gallery import basic_pictures, model_pictures
+from .jobs import sample_caption
 from .report import write_report
 from .rundir import run_folder
 
 MODELS = {"rbm": RBM, "dbn": DBN, "classifier": DBNClassifier, "autoencoder": DeepAutoencoder}
 TOP_LEVEL = {"model", "data", "data_home", "max_samples", "seed", "device", "params", "log_likelihood"}
 MODEL_FILE, CHECKPOINT = "model.safetensors", "checkpoint.safetensors"
+REPORT_BURN_IN = 1000  # Gibbs steps of the report's samples
 
 
 def read_config(path):
@@ -287,12 +291,28 @@ def _metrics(model, kind, ds, X, seconds, config):
     return metrics
 
 
+def _samples_picture(model, folder, image_shape, metrics, n_samples=100):
+    """100 samples of the model's default chains as a picture, with their score in the caption
+    and in ``metrics["sample_quality"]`` when they are 28x28 digits."""
+    samples = model.sample(n_samples, REPORT_BURN_IN)
+    caption = sample_caption(model, "auto", n_samples, REPORT_BURN_IN)
+    if tuple(image_shape) == (28, 28):
+        quality = sample_quality(samples)
+        metrics["sample_quality"] = quality.as_dict()
+        caption += (f"; shipped MNIST classifier: mean confidence {quality.mean_confidence:.2f}, "
+                    f"{quality.n_classes} classes, inception score {quality.inception_score:.2f}")
+    path = plot_image_grid(samples, image_shape, folder / "samples.png", "Samples", normalize=None)
+    return f"Samples: {caption}", path
+
+
 def _write_run(tmp, out, model, kind, config, metrics, ds, report):
     model.save(tmp / MODEL_FILE)
     metrics["model_file"] = str(out / MODEL_FILE)
     if report:
         log = _log_lines(model)
         pictures = model_pictures(model, tmp, ds.X_test[:2000], ds.y_test[:2000], ds.image_shape)
+        if kind in ("rbm", "dbn"):
+            pictures.append(_samples_picture(model, tmp, ds.image_shape, metrics))
         metrics["pictures"] = {p.stem: str(out / p.name) for _, p in pictures}
         write_json(tmp / "config.json", config)
         atomic_write_bytes(tmp / "training.log", ("\n".join(log) + "\n").encode("utf-8"))
