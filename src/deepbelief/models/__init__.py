@@ -5,8 +5,10 @@ Importing this package registers every model class, so ``load`` can rebuild any 
 
 from .autoencoder import DeepAutoencoder
 from .classifier import DBNClassifier
+from .dbm import DBM
+from .dbm_classifier import DBMClassifier
 from .dbn import DBN
 from .modelfile import load, save
 from .rbm import RBM
 
-__all__ = ["RBM", "DBN", "DBNClassifier", "DeepAutoencoder", "load", "save"]
+__all__ = ["RBM", "DBN", "DBM", "DBNClassifier", "DBMClassifier", "DeepAutoencoder", "load", "save"]
