@@ -5,10 +5,9 @@ import itertools
 import pytest
 import torch
 
-from deepbelief._core import cd
+from deepbelief._core import cd, dbm_pcd
 from deepbelief._core import dbm_ais as da
 from deepbelief._core import dbm_math as dm
-from deepbelief._core import dbm_pcd
 from deepbelief._core.backend import RandomSource
 
 F64 = torch.float64
@@ -47,7 +46,7 @@ def brute_moments(weights, biases):
     """Exact E_model[x_{l+1} x_l^T] and E_model[x_l] by enumeration."""
     states = all_states([len(b) for b in biases])
     p = torch.softmax(-dm.energy(states, weights, biases), 0)
-    pairs = [(states[l + 1] * p[:, None]).T @ states[l] for l in range(len(weights))]
+    pairs = [(states[i + 1] * p[:, None]).T @ states[i] for i in range(len(weights))]
     return pairs, [p @ x for x in states]
 
 
@@ -69,7 +68,7 @@ def test_log_marginal_sums_the_other_parity_out(sizes, keep):
     states = all_states(sizes)
     kept = list(dm.even_layers(len(sizes)) if keep == "even" else dm.odd_layers(len(sizes)))
     # group the brute-force states by the kept layers' configuration
-    key = torch.cat([states[l] for l in kept], dim=1)
+    key = torch.cat([states[i] for i in kept], dim=1)
     codes = (key * 2 ** torch.arange(key.shape[1], dtype=F64)).sum(1).long()
     log_terms = -dm.energy(states, weights, biases)
     n_codes = 2 ** key.shape[1]

@@ -57,28 +57,28 @@ def ais_log_partition(weights, biases, base_biases, betas=None, n_runs=100, gene
                          f"got {len(base_biases)}.")
     f64 = torch.float64
     base = dict(zip(even, (a.to(biases[0].dtype) for a in base_biases)))
-    gap = {l: biases[l].to(f64) - base[l].to(f64) for l in even}  # b_l - a_l
-    log_z_base = sum(float(F.softplus(base[l].to(f64)).sum()) for l in even)
-    log_z_base += sum(biases[l].numel() for l in odd) * math.log(2)
+    gap = {i: biases[i].to(f64) - base[i].to(f64) for i in even}  # b_l - a_l
+    log_z_base = sum(float(F.softplus(base[i].to(f64)).sum()) for i in even)
+    log_z_base += sum(biases[i].numel() for i in odd) * math.log(2)
     states = [None] * n_layers
-    for l in even:
-        states[l] = _sample(base[l].expand(n_runs, -1), "bernoulli", generator)
+    for i in even:
+        states[i] = _sample(base[i].expand(n_runs, -1), "bernoulli", generator)
     log_w = torch.full((n_runs,), log_z_base, dtype=f64, device=biases[0].device)
     pending = 0
     with torch.inference_mode():
         for k in range(1, len(betas)):
             beta, previous = betas[k], betas[k - 1]
-            log_w += (beta - previous) * sum(states[l].to(f64) @ gap[l] for l in even)
-            inputs = {l: layer_input(states, weights, biases, l) for l in odd}
+            log_w += (beta - previous) * sum(states[i].to(f64) @ gap[i] for i in even)
+            inputs = {i: layer_input(states, weights, biases, i) for i in odd}
             for x in inputs.values():
                 x64 = x.to(f64)
                 log_w += F.softplus(beta * x64).sum(dim=1) - F.softplus(previous * x64).sum(dim=1)
             if k < len(betas) - 1:  # a sweep that leaves p_beta invariant
-                for l in odd:
-                    states[l] = _sample(beta * inputs[l], "bernoulli", generator)
-                for l in even:
-                    x = layer_input(states, weights, biases, l)
-                    states[l] = _sample(x.mul_(beta).add_(base[l], alpha=1 - beta), "bernoulli",
+                for i in odd:
+                    states[i] = _sample(beta * inputs[i], "bernoulli", generator)
+                for i in even:
+                    x = layer_input(states, weights, biases, i)
+                    states[i] = _sample(x.mul_(beta).add_(base[i], alpha=1 - beta), "bernoulli",
                                         generator)
             pending += 1
             if progress is not None and (pending == progress_every or k == len(betas) - 1):
@@ -90,8 +90,8 @@ def ais_log_partition(weights, biases, base_biases, betas=None, n_runs=100, gene
 def base_rate_biases(mus, eps=0.01):
     """Base-rate biases for AIS from ``mus = [v, mu_1, ..., mu_L]`` (data and its mean-field
     posteriors): the logit of each even layer's mean over the rows, clipped to [eps, 1 - eps]."""
-    return [torch.logit(mus[l].to(torch.float64).mean(dim=0).clamp(eps, 1 - eps))
-            for l in even_layers(len(mus))]
+    return [torch.logit(mus[i].to(torch.float64).mean(dim=0).clamp(eps, 1 - eps))
+            for i in even_layers(len(mus))]
 
 
 # --------------------------------------------------------------------------------- exact sums
@@ -121,7 +121,7 @@ def _logsumexp_states(sizes, log_weight, dtype, device):
 def enumerable(biases):
     """True when one parity of layers has few enough units for ``exact_log_partition``."""
     n_layers = len(biases)
-    return min(sum(biases[l].numel() for l in group)
+    return min(sum(biases[i].numel() for i in group)
                for group in (even_layers(n_layers), odd_layers(n_layers))) <= MAX_ENUMERATED_UNITS
 
 
@@ -130,16 +130,16 @@ def exact_log_partition(weights, biases):
     weights, biases = [W.double() for W in weights], [b.double() for b in biases]
     n_layers = len(biases)
     groups = {"even": list(even_layers(n_layers)), "odd": list(odd_layers(n_layers))}
-    keep = min(groups, key=lambda g: sum(biases[l].numel() for l in groups[g]))
+    keep = min(groups, key=lambda g: sum(biases[i].numel() for i in groups[g]))
     kept = groups[keep]
 
     def log_weight(layers):
         states = [None] * n_layers
-        for l, x in zip(kept, layers):
-            states[l] = x
+        for i, x in zip(kept, layers):
+            states[i] = x
         return log_marginal(states, weights, biases, keep)
 
-    return _logsumexp_states([biases[l].numel() for l in kept], log_weight, torch.float64,
+    return _logsumexp_states([biases[i].numel() for i in kept], log_weight, torch.float64,
                              biases[0].device)
 
 
@@ -156,9 +156,9 @@ def exact_log_probabilities(v, weights, biases, log_z=None):
     for row in v:
         def log_weight(layers, row=row):
             states = [row.expand(len(layers[0]), -1)] + [None] * (n_layers - 1)
-            for l, x in zip(kept, layers):
-                states[l] = x
+            for i, x in zip(kept, layers):
+                states[i] = x
             return log_marginal(states, weights, biases, "even")
-        out.append(_logsumexp_states([biases[l].numel() for l in kept], log_weight,
+        out.append(_logsumexp_states([biases[i].numel() for i in kept], log_weight,
                                      torch.float64, v.device))
     return torch.stack(out) - float(log_z)

@@ -84,8 +84,8 @@ def _mean_outer(upper, lower):
 
 def gradient(data, model):
     """Estimates of d(log-likelihood)/d(weights) and d/d(biases): <.>_data - <.>_model."""
-    grad_w = [_mean_outer(data[l + 1], data[l]).sub_(_mean_outer(model[l + 1], model[l]))
-              for l in range(len(data) - 1)]
+    grad_w = [_mean_outer(data[i + 1], data[i]).sub_(_mean_outer(model[i + 1], model[i]))
+              for i in range(len(data) - 1)]
     grad_b = [d.float().mean(0) - m.float().mean(0) for d, m in zip(data, model)]
     return grad_w, grad_b
 

@@ -246,7 +246,7 @@ n_iter, output_n_iter, batch_size, validation_fraction, n_iter_no_change
             layers = [ft.glorot(rng, a, b, True) for a, b in zip(fan_in, sizes)]
             return [W for W, _ in layers], [b for _, b in layers]
         W, b = self.dbm_.weights_, self.dbm_.biases_
-        coefs = [np.vstack([W[l].T, W[l + 1]]) for l in range(len(W) - 1)] + [W[-1].T]
+        coefs = [np.vstack([W[i].T, W[i + 1]]) for i in range(len(W) - 1)] + [W[-1].T]
         return [c.astype(np.float32) for c in coefs], [x.copy() for x in b[1:]]
 
     def _hidden(self, z, weights, biases, n_features, source=None):
@@ -258,8 +258,8 @@ n_iter, output_n_iter, batch_size, validation_fraction, n_iter_no_change
         extras = ()
         if self.dbm_ is not None:  # q(h_2), ..., q(h_L): extra inputs of h_1, ..., h_{L-1}
             extras = torch.split(z[:, n_features:], [W.shape[1] for W in weights[1:-1]], dim=1)
-        for l, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
-            h = ft.layer_forward(torch.cat([h, extras[l]], dim=1) if l < len(extras) else h, W, b,
+        for i, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
+            h = ft.layer_forward(torch.cat([h, extras[i]], dim=1) if i < len(extras) else h, W, b,
                                  "sigmoid")
             if source is not None:
                 h = ft.dropout(h, self.dropout, source)
