@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import add_common_args, set_threads, write_result
-from deepbelief import DBM, RBM, load
+from deepbelief import DBM, RBM, DBMClassifier, DBNClassifier, load
 from deepbelief.datasets import load_mnist
 from rbm_likelihood import binarize
 
@@ -61,6 +61,9 @@ def parse_args(argv=None):
     p.add_argument("--classifier", action="store_true", help="also the two classifiers")
     p.add_argument("--classifier-epochs", type=int, default=50, help="fine-tuning epochs")
     p.add_argument("--classifier-learning-rate", type=float, default=0.1)
+    p.add_argument("--classifier-pretrain-epochs", type=int, default=20,
+                   help="epochs of each RBM of the DBN classifier")
+    p.add_argument("--skip-likelihood", action="store_true", help="no AIS (e.g. with --load)")
     p.add_argument("--save-dir", default=None, help="where models and snapshots go")
     p.add_argument("--snapshots", default="", help="joint epochs to save, e.g. 10,50")
     p.add_argument("--load", default=None, help="evaluate this saved DBM instead of training")
@@ -73,7 +76,7 @@ def parse_args(argv=None):
         args.train_size = args.train_size or 2000
         args.layers, args.pretrain_epochs, args.epochs = [50, 100], 2, 2
         args.n_betas, args.n_runs, args.rbm_epochs = args.n_betas or 200, 20, min(args.rbm_epochs, 2)
-        args.classifier_epochs = 2
+        args.classifier_epochs, args.classifier_pretrain_epochs = 2, 2
     return args
 
 
@@ -150,6 +153,33 @@ def compare_rbm(X, X_test, args, save_dir):
             "test_log_probability_3sigma": band(test, log_z)}
 
 
+def compare_classifiers(dbm, mnist, args, save_dir):
+    """DBMClassifier from ``dbm`` against DBNClassifier of the same sizes, same fine-tuning."""
+    X, y = mnist.X_train[: args.train_size], mnist.y_train[: args.train_size]
+    tuning = dict(solver="sgd", learning_rate=args.classifier_learning_rate, learning_rate_decay=0.96,
+                  momentum=0.9, dropout=0.25, input_dropout=0.1, n_iter=args.classifier_epochs,
+                  output_n_iter=1, batch_size=100, random_state=args.seed, device=args.device,
+                  precision=args.precision, verbose=args.verbose)
+    models = {
+        "dbm_classifier": (DBMClassifier(tuple(args.layers), **tuning), {"dbm": dbm}),
+        "dbn_classifier": (DBNClassifier(tuple(args.layers), pretrain_n_iter=args.classifier_pretrain_epochs,
+                                         pretrain_learning_rate=0.1, pretrain_momentum=(0.5, 0.9),
+                                         pretrain_weight_decay=2e-4, **tuning), {}),
+    }
+    out = {"fine_tuning": {k: v for k, v in tuning.items() if k != "verbose"}}
+    for name, (clf, fit_params) in models.items():
+        clf, seconds = timed(clf.fit, X, y, **fit_params)
+        error = float(np.mean(clf.predict(mnist.X_test) != mnist.y_test))
+        if save_dir:
+            clf.save(save_dir / f"{name}.safetensors")
+        print(f"{name} {'-'.join(map(str, [784, *args.layers, 10]))}: test error {100 * error:.2f}% "
+              f"({seconds / 60:.1f} min{'' if fit_params else ' with pretraining'})", flush=True)
+        out[name] = {"test_error": error, "train_time_s": seconds,
+                     "history": clf.history_}
+    out["paper_test_error"] = PAPER["dbm_classifier_test_error"]
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     set_threads(args)
@@ -175,12 +205,11 @@ def main(argv=None):
                      "pretrain_time_s": pretrain_seconds, "joint_epochs": dbm.n_iter_,
                      "joint_time_s": sum(dbm.history_["time"]), "params": {
                          k: v for k, v in dbm.get_params().items() if k != "verbose"}}
-    result["dbm"].update(evaluate_dbm(dbm, X, X_test, args))
+    if not args.skip_likelihood:
+        result["dbm"].update(evaluate_dbm(dbm, X, X_test, args))
     if args.rbm_epochs:
         result["rbm"] = compare_rbm(X, X_test, args, save_dir)
     if args.classifier:
-        from dbm_classifiers import compare_classifiers
-
         result["classifiers"] = compare_classifiers(dbm, mnist, args, save_dir)
     return write_result(args, result)
 
