@@ -60,7 +60,9 @@ def parse_args(argv=None):
     p.add_argument("--rbm-epochs", type=int, default=100, help="comparison RBM (0: none)")
     p.add_argument("--classifier", action="store_true", help="also the two classifiers")
     p.add_argument("--classifier-epochs", type=int, default=50, help="fine-tuning epochs")
-    p.add_argument("--classifier-learning-rate", type=float, default=0.1)
+    p.add_argument("--classifier-learning-rate", type=float, default=0.5)
+    p.add_argument("--classifier-decay", type=float, default=0.96,
+                   help="fine-tuning learning rate multiplied by this after every epoch")
     p.add_argument("--classifier-pretrain-epochs", type=int, default=20,
                    help="epochs of each RBM of the DBN classifier")
     p.add_argument("--skip-likelihood", action="store_true", help="no AIS (e.g. with --load)")
@@ -156,9 +158,10 @@ def compare_rbm(X, X_test, args, save_dir):
 def compare_classifiers(dbm, mnist, args, save_dir):
     """DBMClassifier from ``dbm`` against DBNClassifier of the same sizes, same fine-tuning."""
     X, y = mnist.X_train[: args.train_size], mnist.y_train[: args.train_size]
-    tuning = dict(solver="sgd", learning_rate=args.classifier_learning_rate, learning_rate_decay=0.96,
-                  momentum=0.9, dropout=0.25, input_dropout=0.1, n_iter=args.classifier_epochs,
-                  output_n_iter=1, batch_size=100, random_state=args.seed, device=args.device,
+    tuning = dict(solver="sgd", learning_rate=args.classifier_learning_rate,
+                  learning_rate_decay=args.classifier_decay, momentum=0.9, dropout=0.25,
+                  input_dropout=0.1, n_iter=args.classifier_epochs, output_n_iter=1,
+                  batch_size=100, random_state=args.seed, device=args.device,
                   precision=args.precision, verbose=args.verbose)
     models = {
         "dbm_classifier": (DBMClassifier(tuple(args.layers), **tuning), {"dbm": dbm}),

@@ -13,7 +13,6 @@ from .._core import dbm_math as dm
 from .._core.backend import RandomSource, make_generator, resolve_device, to_numpy, to_tensor
 from .._core.progress import progress
 from .._core.threads import limit_threads
-from .likelihood import _data_tensor
 
 _ROWS_AT_ONCE = 4096  # rows whose mean-field posteriors are held in memory at once
 
@@ -97,11 +96,11 @@ class DBMGenerativeMixin:
         if base_data is None:
             means = [torch.as_tensor(m, device=device)[None] for m in self.layer_means_]
         else:
-            _data_tensor(base_data, self.n_features_in_, device, "base_data")
             means = [torch.cat(parts) for parts in zip(
                 *(mus for mus, _, _ in self._mean_field_rows(base_data)))]
         betas = ais.standard_betas(n_betas)
-        with progress(total=len(betas) - 1, desc="AIS", unit="beta", verbose=self.verbose) as bar:
+        bar = progress(total=len(betas) - 1, desc="AIS", unit="beta", verbose=self.verbose)
+        with bar, limit_threads(self.n_jobs):
             return da.ais_log_partition(
                 weights, biases, da.base_rate_biases(means), betas=betas, n_runs=n_runs,
                 generator=make_generator(random_state, device), progress=bar.update,
