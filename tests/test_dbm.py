@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 from deepbelief import DBM, load
 from deepbelief._core import dbm_ais as da
@@ -138,6 +139,11 @@ def test_bad_input_gets_a_clear_error(data, trained):
         trained.transform(X[:, :5])
     with pytest.raises(FloatingPointError, match="learning_rate"):
         DBM((None, 8, 6), **{**FAST, "pretrain": False, "learning_rate": 1e30}).fit(X)
+    failed = DBM((None, 8, 6), **{**FAST, "pretrain_learning_rate": 1e30})
+    with pytest.raises(FloatingPointError, match="pretrain_learning_rate"):
+        failed.fit(X)
+    with pytest.raises(NotFittedError):  # a failed fit leaves no half-fitted model behind
+        failed.transform(X)
 
 
 # ----------------------------------------------------------------------------------- sampling

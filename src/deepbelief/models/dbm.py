@@ -322,6 +322,10 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
                  for mus, w, b in self._mean_field_rows(X)]
         return np.concatenate(parts).astype(X.dtype, copy=False)
 
+    def __sklearn_is_fitted__(self):
+        # not merely random_state_ or layer_sizes_: a fit that failed in pretraining sets those
+        return hasattr(self, "weights_")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
