@@ -44,5 +44,21 @@ def test_a_net_without_pretraining_has_no_stack():
 def test_unfitted_and_foreign_models_are_refused():
     with pytest.raises(NotFittedError):
         rbm_stack(RBM(4))
-    with pytest.raises(TypeError, match="RBM or DBN"):
+    with pytest.raises(TypeError, match="RBM, DBN or DBM"):
         rbm_stack(object())
+
+
+def test_a_dbm_and_its_classifier_give_their_layers_as_rbms():
+    from deepbelief import DBM, DBMClassifier
+
+    dbm = DBM((None, 16, 8), pretrain_n_iter=1, n_iter=1, **FAST).fit(X)
+    layers = rbm_stack(dbm)
+    assert generative_part(dbm) is dbm and [r.n_components for r in layers] == [16, 8]
+    np.testing.assert_array_equal(layers[1].components_, dbm.weights_[1])
+    np.testing.assert_array_equal(layers[1].intercept_visible_, dbm.biases_[1])
+    # going down, a layer view is the DBM's conditional of the layer below given the one above
+    h2 = np.eye(8)[:3]
+    expected = 1 / (1 + np.exp(-(h2 @ dbm.weights_[1] + dbm.biases_[1])))
+    np.testing.assert_allclose(layers[1].inverse_transform(h2), expected, rtol=1e-5)
+    clf = DBMClassifier((16, 8), n_iter=1, **FAST).fit(X, y, dbm=dbm)
+    assert generative_part(clf) is dbm and len(rbm_stack(clf)) == 2

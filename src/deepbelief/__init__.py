@@ -1,6 +1,6 @@
 """deepbelief: Restricted Boltzmann Machines and Deep Belief Networks for scikit-learn users."""
 
 from ._version import __version__
-from .models import DBN, RBM, DBNClassifier, DeepAutoencoder, load
+from .models import DBM, DBN, RBM, DBMClassifier, DBNClassifier, DeepAutoencoder, load
 
-__all__ = ["RBM", "DBN", "DBNClassifier", "DeepAutoencoder", "load", "__version__"]
+__all__ = ["RBM", "DBN", "DBM", "DBNClassifier", "DBMClassifier", "DeepAutoencoder", "load", "__version__"]

@@ -11,7 +11,7 @@ from sklearn.metrics import classification_report
 from .._core.files import atomic_write_bytes, write_json
 from ..datasets import load_csv, load_dataset, load_images
 from ..datasets.augment import nudge
-from ..models import likelihood
+from ..models import DBM, likelihood
 from ..models._sampling import resolve_init
 from ..models.modelfile import load
 from ..models.sample_quality import sample_quality
@@ -28,7 +28,9 @@ def _load(model_path, device=None, seed=None):
     from sklearn.utils import check_random_state
 
     model = load(model_path)
-    for part in [model, *rbm_stack(model)]:
+    for part in [model, generative_part(model), *rbm_stack(model)]:
+        if part is None:
+            continue
         if device:
             part.set_params(device=device)
         if seed is not None and hasattr(part, "random_state_"):
@@ -83,7 +85,7 @@ def evaluate(model_path, data="mnist", out_dir=None, nudged=False, data_home=Non
 def log_likelihood(model_path, data="mnist", binarize="sample", n_betas=None, n_runs=100,
                    max_samples=None, seed=0, data_home=None, verbose=1, device=None):
     """Test log-likelihood per image in nats, by AIS: exact for an RBM up to AIS's error, a
-    variational lower bound for a DBN (or the pretrained stack of a fine-tuned net).
+    variational lower bound for a DBN or DBM (or the pretrained model of a fine-tuned net).
 
     Bernoulli models are scored on the test images binarized (``"sample"``: pixel on with
     probability its grey level, seeded; ``"threshold"``: above 0.5). Returns a dict.
@@ -93,6 +95,8 @@ def log_likelihood(model_path, data="mnist", binarize="sample", n_betas=None, n_
     ds = load_dataset(data, data_home=data_home, verbose=verbose)
     _check_width(model, ds.X_test, f"data {data!r}")
     X = ds.X_test[:max_samples] if max_samples else ds.X_test
+    if isinstance(stack, DBM):
+        return _dbm_log_likelihood(stack, X, binarize, n_betas, n_runs, seed, model_path, ds.name)
     rbms = rbm_stack(stack)
     if rbms[0].visible == "bernoulli":
         X = likelihood.binarize(X, binarize, random_state=seed)
@@ -111,6 +115,17 @@ def log_likelihood(model_path, data="mnist", binarize="sample", n_betas=None, n_
             "binarized": binarize if rbms[0].visible == "bernoulli" else None,
             "log_likelihood": float(value), "log_z": float(log_z), "log_z_low": log_z.log_z_low,
             "log_z_high": log_z.log_z_high, "n_betas": log_z.n_betas, "n_runs": log_z.n_runs}
+
+
+def _dbm_log_likelihood(dbm, X, binarize, n_betas, n_runs, seed, model_path, data_name):
+    """The mean-field bound of a DBM on binarized X, log Z by AIS from the training means."""
+    X = likelihood.binarize(X, binarize, random_state=seed)
+    log_z = dbm.log_partition(n_betas=n_betas, n_runs=n_runs, random_state=seed)
+    return {"model": str(model_path), "data": data_name, "n": int(len(X)),
+            "kind": "lower bound (mean field, AIS for log Z)", "binarized": binarize,
+            "log_likelihood": dbm.log_likelihood(X, log_z), "log_z": float(log_z),
+            "log_z_low": log_z.log_z_low, "log_z_high": log_z.log_z_high,
+            "n_betas": log_z.n_betas, "n_runs": log_z.n_runs}
 
 
 def predict(model_path, inputs, out_path=None, resize=False, device=None):
@@ -214,6 +229,10 @@ def reconstruct(model_path, images, out_path, n_steps=1, resize=False, device=No
     _check_width(model, X, "images")
     if hasattr(model, "reconstruction_error"):  # a deep autoencoder reconstructs directly
         repaired = model.reconstruct(X)
+    elif isinstance(generative_part(model), DBM):  # mean field, not the up-down of its layers
+        repaired = X
+        for _ in range(n_steps):
+            repaired = generative_part(model).reconstruct(repaired)
     else:
         repaired = repair(_generative(model, model_path), X, n_steps=n_steps)
     return plot_image_rows({"input": X, "reconstruction": repaired}, shape, out_path,

@@ -2,11 +2,11 @@
 
 A config is a flat table plus a ``[params]`` table of estimator parameters::
 
-    model = "classifier"          # rbm | dbn | classifier | autoencoder
+    model = "classifier"          # rbm | dbn | dbm | classifier | dbm-classifier | autoencoder
     data = "mnist"                # mnist | digits | mnist-sample | a labelled CSV file
     max_samples = 10000           # optional: the first N training images
     seed = 0
-    log_likelihood = true         # optional, RBM and DBN: test log-likelihood by AIS in the report
+    log_likelihood = true         # optional, RBM, DBN, DBM: test log-likelihood by AIS in the report
     [params]
     hidden_layer_sizes = [500, 500]
     n_iter = 10
@@ -24,7 +24,7 @@ import numpy as np
 
 from .._core.files import atomic_write_bytes, write_json
 from ..datasets import load_dataset
-from ..models import DBN, RBM, DBNClassifier, DeepAutoencoder, likelihood, load
+from ..models import DBM, DBN, RBM, DBMClassifier, DBNClassifier, DeepAutoencoder, likelihood, load
 from ..models.sample_quality import sample_quality
 from ..models.stack import rbm_stack
 from ..viz.figures import plot_image_grid
@@ -33,7 +33,9 @@ from .jobs import sample_caption
 from .report import write_report
 from .rundir import run_folder
 
-MODELS = {"rbm": RBM, "dbn": DBN, "classifier": DBNClassifier, "autoencoder": DeepAutoencoder}
+MODELS = {"rbm": RBM, "dbn": DBN, "dbm": DBM, "classifier": DBNClassifier,
+          "dbm-classifier": DBMClassifier, "autoencoder": DeepAutoencoder}
+CLASSIFIERS = ("classifier", "dbm-classifier")
 TOP_LEVEL = {"model", "data", "data_home", "max_samples", "seed", "device", "params", "log_likelihood"}
 MODEL_FILE, CHECKPOINT = "model.safetensors", "checkpoint.safetensors"
 REPORT_BURN_IN = 1000  # Gibbs steps of the report's samples
@@ -81,7 +83,8 @@ def merge_config(config=None, *, model=None, data=None, data_home=None, max_samp
     config.setdefault("seed", 0)
     if layers:
         layers = tuple(layers)
-        key = {"rbm": "n_components", "classifier": "hidden_layer_sizes"}.get(config["model"], "layers")
+        key = {"rbm": "n_components", "classifier": "hidden_layer_sizes",
+               "dbm-classifier": "hidden_layer_sizes"}.get(config["model"], "layers")
         merged_params[key] = layers[0] if key == "n_components" else layers
     merged_params.update({k.replace("-", "_"): v for k, v in (params or {}).items()})
     config["params"] = merged_params
@@ -173,7 +176,7 @@ def _resume_fit(model, X, checkpoint):
 
 
 def _test_metrics(model, kind, ds):
-    if kind == "classifier":
+    if kind in CLASSIFIERS:
         return {"test_accuracy": float(model.score(ds.X_test, ds.y_test))}
     if kind == "autoencoder":
         return {"test_reconstruction_error_per_image": float(model.reconstruction_error(ds.X_test))}
@@ -183,11 +186,19 @@ def _test_metrics(model, kind, ds):
 
 def _log_likelihood_metrics(model, kind, ds, config):
     """The test log-likelihood by AIS when the config asks (``log_likelihood = true``, or a number
-    of AIS betas): an estimate for an RBM, the variational bound for a DBN; binarized test set."""
+    of AIS betas): an estimate for an RBM, a variational bound for a DBN or DBM; binarized test
+    set."""
     asked = config.get("log_likelihood")
-    if not asked or kind not in ("rbm", "dbn"):
+    if not asked or kind not in ("rbm", "dbn", "dbm"):
         return {}
     n_betas = None if asked is True else int(asked)
+    if kind == "dbm":
+        X = likelihood.binarize(ds.X_test, "sample", random_state=config.get("seed", 0))
+        log_z = model.log_partition(n_betas=n_betas, random_state=config.get("seed", 0))
+        value, what = model.log_likelihood(X, log_z), "lower bound (mean field, AIS for log Z)"
+        return {"test_log_likelihood": float(value), "test_log_likelihood_kind": what,
+                "log_z": float(log_z), "log_z_3_sigma": [log_z.log_z_low, log_z.log_z_high],
+                "ais_betas": log_z.n_betas, "ais_runs": log_z.n_runs}
     rbms = rbm_stack(model)
     X = ds.X_test
     if rbms[0].visible == "bernoulli":
@@ -259,7 +270,7 @@ def train_model(config, out_dir, overwrite=False, resume=False, report=True, ver
         n = config.get("max_samples")
         X, y = (ds.X_train[:n], ds.y_train[:n]) if n else (ds.X_train, ds.y_train)
         start = time.perf_counter()
-        if kind == "classifier":
+        if kind in CLASSIFIERS:
             model.fit(X, y)
         elif kind == "rbm":
             checkpoint = lambda rbm, epoch: run.write_in_place(CHECKPOINT, rbm.save)  # noqa: E731
@@ -281,7 +292,7 @@ def _metrics(model, kind, ds, X, seconds, config):
                "params": {k: v for k, v in model.get_params().items() if k != "verbose"}}
     if kind != "dbn":  # a DBN counts epochs per layer, in its history_
         metrics["epochs_trained"] = int(model.n_iter_)
-    if kind in ("classifier", "autoencoder"):
+    if kind in (*CLASSIFIERS, "autoencoder"):
         metrics["training_stopped"] = model.stopping_
     if kind == "rbm":
         metrics["reconstruction_error_per_epoch"] = model.history_["reconstruction_error"]

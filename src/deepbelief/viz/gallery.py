@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models.dbm import DBM
 from ..models.stack import generative_part, rbm_stack
 from . import probes
 from .charts import plot_codes_2d, plot_confusion_matrix, plot_training_curves
@@ -40,7 +41,8 @@ def basic_pictures(model, X, image_shape, out_dir, n_filters=100, n_examples=10)
 
 
 def model_pictures(model, out_dir, X=None, y=None, image_shape=None, n_examples=10):
-    """Write PNGs for ``model`` (RBM, DBN, DBNClassifier or DeepAutoencoder) into ``out_dir``.
+    """Write PNGs for ``model`` (RBM, DBN, DBM, DBNClassifier, DBMClassifier or DeepAutoencoder)
+    into ``out_dir``.
 
     ``X``/``y`` (test data, optional) add reconstructions, a confusion matrix or a code map.
 
@@ -62,6 +64,10 @@ def model_pictures(model, out_dir, X=None, y=None, image_shape=None, n_examples=
             plot_training_curves(history, out / "training_curves.png", "Greedy pretraining"))
     else:
         add("Training curves", plot_training_curves(history, out / "training_curves.png", "Training"))
+    if getattr(model, "pretrain_history_", None):  # a DBM's greedy pretraining, before the above
+        add("Reconstruction error of the DBM's pretraining RBMs per layer and epoch",
+            plot_training_curves(model.pretrain_history_, out / "pretraining_curves.png",
+                                 "Greedy pretraining (doubled RBMs)"))
 
     rbms = rbm_stack(model)
     if rbms:
@@ -81,7 +87,15 @@ def model_pictures(model, out_dir, X=None, y=None, image_shape=None, n_examples=
                                                     layer=layer, subtract_bias=True),
                                 shape, out / f"unit_probes_layer{layer + 1}.png",
                                 f"Single units of layer {layer + 1}"))
-        if X is not None:
+        if isinstance(stack, DBM):
+            add("Samples: visible means after 1,000 block Gibbs sweeps from the persistent chains",
+                plot_image_grid(stack.sample(25, n_steps=1000), shape, out / "samples.png",
+                                "Samples from the DBM", normalize=None))
+        if X is not None and isinstance(stack, DBM):
+            rows = {"original": X[:n_examples], "mean field": stack.reconstruct(X[:n_examples])}
+            add("Test digits and E[v | q(h1)] from their mean-field posteriors",
+                plot_image_rows(rows, shape, out / "reconstructions.png", "Reconstructions"))
+        elif X is not None:
             rows = {"original": X[:n_examples]}
             for i, r in enumerate(probes.layer_reconstructions(stack, X[:n_examples])):
                 rows[f"through {i + 1} layer{'s' if i else ''}"] = r
