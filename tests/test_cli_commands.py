@@ -326,5 +326,5 @@ def test_the_report_of_an_rbm_on_digits_shows_its_samples_and_their_score(tmp_pa
     assert len(quality["class_counts"]) == 10 and quality["n_classes"] <= 10
     assert (out / "samples.png").read_bytes()[:8] == PNG
     html = (out / "report.html").read_text()
-    assert "Samples: 100 chains from the persistent chains of PCD training, after 1,000 Gibbs " \
+    assert "Samples: 100 chains from the persistent chains kept from training, after 1,000 Gibbs " \
            "steps; shipped MNIST classifier: mean confidence" in html

@@ -149,25 +149,32 @@ def test_bad_input_gets_a_clear_error(data, trained):
 # ----------------------------------------------------------------------------------- sampling
 def test_samples_come_from_the_persistent_chains_and_look_like_the_data(data, trained):
     X, protos = data
-    samples = trained.sample(30, n_steps=200)
+    samples = trained.sample(30, 200)
     assert samples.shape == (30, 12) and samples.min() >= 0 and samples.max() <= 1
     # each sample is close to one of the prototypes
     distance = np.abs(samples[:, None, :] - protos[None]).mean(axis=2).min(axis=1)
     assert np.mean(distance < 0.2) > 0.8, distance
-    thinned, chain = trained.sample(30, n_steps=10, thin=5, return_chain=True)
-    # 30 samples from the 50 chains' first 30: one each at sweep 10
-    assert thinned.shape == (30, 12) and chain.shape == (10, 30, 12)
-    few, chain = trained.sample(12, n_steps=4, thin=3, return_chain=True, start="random")
-    assert few.shape == (12, 12) and chain.shape == (4, 12, 12)
-    dbm = DBM((None, 8, 6), **{**FAST, "n_chains": 4}).fit(X)
-    many, chain = dbm.sample(10, n_steps=5, thin=2, return_chain=True)
-    # 4 chains give 3 samples each at sweeps 5, 7, 9: ordered by sweep, then chain
-    assert many.shape == (10, 12) and chain.shape == (9, 4, 12)
-    np.testing.assert_array_equal(many[4:8], chain[6])
-    with pytest.raises(ValueError, match="thin must be a positive integer"):
+    # 3 samples per chain at sweeps 10, 15, 20: the chain's entries 9, 14 and 19
+    thinned, chain = trained.sample(7, 10, thin=5, samples_per_chain=3, return_chain=True)
+    assert thinned.shape == (3, 7, 12) and chain.shape == (20, 7, 12)
+    np.testing.assert_array_equal(thinned, chain[[9, 14, 19]])
+    states = trained.sample(6, 5, output="state", init="noise")
+    assert states.shape == (6, 12) and set(np.unique(states)) <= {0.0, 1.0}
+    from_data, chain = trained.sample(init=X[:4], burn_in=3, return_chain=True)
+    assert from_data.shape == (4, 12) and chain.shape == (3, 4, 12)
+    assert trained.sample(4, 3, init="biases").shape == (4, 12)
+    with pytest.warns(FutureWarning, match="burn_in"):
+        assert trained.sample(3, n_steps=2).shape == (3, 12)
+    untrained = DBM((None, 8, 6), **{**FAST, "n_iter": 0}).fit(X)  # pretraining only: no chains
+    assert untrained.sample(2, 2).shape == (2, 12)  # "auto" starts from noise
+    with pytest.raises(ValueError, match="n_iter=0"):
+        untrained.sample(2, 2, init="persistent")
+    with pytest.raises(ValueError, match="thin must be an integer >= 1"):
         trained.sample(3, thin=0)
-    with pytest.raises(ValueError, match="start must be"):
-        trained.sample(3, start="noise")
+    with pytest.raises(ValueError, match="init must be one of"):
+        trained.sample(3, init="random")
+    with pytest.raises(ValueError, match="init has 4 rows but n_samples=3"):
+        trained.sample(3, init=X[:4])
 
 
 # -------------------------------------------------------------------------------- model files

@@ -1,7 +1,6 @@
 """A DBM as a generative model: log Z (AIS, or exact for tiny models), the variational bound on
 log p(x), and samples from Gibbs chains. Arrays in, floats and arrays out."""
 
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -12,7 +11,9 @@ from .._core import dbm_ais as da
 from .._core import dbm_math as dm
 from .._core.backend import RandomSource, make_generator, resolve_device, to_numpy, to_tensor
 from .._core.progress import progress
+from .._core.sampling import chain_length, check_chain_settings
 from .._core.threads import limit_threads
+from . import _sampling
 
 _ROWS_AT_ONCE = 4096  # rows whose mean-field posteriors are held in memory at once
 
@@ -161,59 +162,101 @@ class DBMGenerativeMixin:
         return float(np.mean(self.score_samples(X, log_z, n_mean_field)))
 
     # ------------------------------------------------------------------ sampling
-    def sample(self, n_samples=16, n_steps=1000, *, thin=None, start="persistent",
-               return_chain=False):
-        """Draw from the model by block Gibbs sampling; returns the visible means E[v | h1].
+    def sample(self, n_samples=None, burn_in=1000, *, thin=100, samples_per_chain=1, init="auto",
+               output="mean", return_chain=False, n_steps=None):
+        """Draw from the model by block Gibbs sweeps: a burn-in, then a sample every ``thin`` sweeps.
+
+        The same arguments as :meth:`deepbelief.RBM.sample`. A sweep samples the odd layers
+        (h1, h3, ...) given the even ones, then the even layers (v, h2, ...) given the odd
+        ones; what a sweep reports is E[v | h1] (``output="mean"``) or the drawn v. By default
+        the chains start at the fantasy particles of joint training, which already sit in the
+        model's typical states.
 
         Parameters
         ----------
-        n_samples : int, default=16
-        n_steps : int, default=1000
-            Gibbs sweeps before the first sample (burn-in).
-        thin : int, optional
-            Without it every sample comes from its own chain. With it, up to ``n_chains``
-            chains run and each gives a sample every ``thin`` sweeps after the burn-in
-            (samples ordered by sweep, then chain).
-        start : {"persistent", "random"}, default="persistent"
-            Start from the training's persistent chains (the fantasy particles, reused in turn
-            when more chains are needed), or from random pixels and a bottom-up pass.
+        n_samples : int, optional
+            Number of chains: default 16, or one per row of an array ``init``. Chains started
+            at the fantasy particles reuse them in turn when there are fewer (``n_chains`` are
+            kept).
+        burn_in : int, default=1000
+            Sweeps before the first kept sample.
+        thin : int, default=100
+            Sweeps between two kept samples of one chain.
+        samples_per_chain : int, default=1
+            Samples kept per chain: after sweeps ``burn_in + j * thin``, ``j < samples_per_chain``.
+        init : {"auto", "persistent", "biases", "noise"} or array-like of shape (n_chains, \
+                n_features), default="auto"
+            Where the chains start: "persistent", the fantasy particles of joint training
+            (ValueError for a DBM trained with ``n_iter=0``); "biases", pixels drawn with
+            probability sigmoid(visible bias); "noise", pixels on with probability 1/2; an
+            array, those rows. From pixels, the hidden layers start at a draw from the doubled
+            bottom-up pass that starts mean field. "auto" is "persistent" when the model has
+            fantasy particles, else "noise".
+        output : {"mean", "state"}, default="mean"
+            "mean": E[v | h1] of each kept sweep (grey pixels: the picture to look at);
+            "state": the drawn 0/1 pixels, an exact sample once the chain has mixed.
         return_chain : bool, default=False
-            Also return the visible means after every sweep.
+            Also return every sweep's report, for animations.
+        n_steps : int, optional
+            Deprecated name of ``burn_in``.
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-        chain : ndarray of shape (n_sweeps, n_chains, n_features)
-            Only with ``return_chain=True``.
+        samples : ndarray of shape (n_samples, n_features)
+            Shape (samples_per_chain, n_samples, n_features) when ``samples_per_chain > 1``.
+        chain : ndarray of shape (n_total_sweeps, n_samples, n_features)
+            Only with ``return_chain=True``; ``n_total_sweeps`` is
+            ``burn_in + (samples_per_chain - 1) * thin``, and its last entry is the last sample.
         """
         check_is_fitted(self)
-        for name, value in (("n_samples", n_samples), ("n_steps", n_steps), ("thin", thin)):
-            if value is not None and not (isinstance(value, Integral) and value >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if start not in ("persistent", "random"):
-            raise ValueError(f"start must be 'persistent' or 'random', got {start!r}.")
+        burn_in = _sampling.deprecated_n_steps(burn_in, n_steps)
+        check_chain_settings(burn_in, thin, samples_per_chain, output)
+        init = self._resolve_init(init)
+        if not isinstance(init, str):
+            init = self._check_X(init)
+        n = _sampling.n_chains(init, n_samples)
         device = resolve_device(self.device)
         weights, biases = self._tensors(device)
         source = RandomSource(self.random_state_, device)
-        if self._chains is None:  # never trained jointly (n_iter=0): no chains to start from
-            start = "random"
-        n_chains = n_samples if thin is None else min(n_samples, self.n_chains)
-        sweeps = n_steps + (-(-n_samples // n_chains) - 1) * (thin or 0)
         kept, chain = [], []
         with torch.inference_mode(), limit_threads(self.n_jobs):
-            if start == "persistent":
-                index = torch.arange(n_chains) % len(self._chains[0])  # reused in turn
-                states = [to_tensor(c, device)[index] for c in self._chains]
-            else:
-                v = source.bernoulli(source.uniform((n_chains, self.n_features_in_)).to(device))
-                states = [v] + [source.bernoulli(mu) for mu in dm.bottom_up(v, weights, biases)[1:]]
-            for sweep in range(1, sweeps + 1):
+            states = self._chain_start(init, n, weights, biases, source, device)
+            for sweep in range(1, chain_length(burn_in, thin, samples_per_chain) + 1):
                 dm.gibbs_sweep(states, weights, biases, source)
-                keep = sweep == n_steps or (thin is not None and sweep > n_steps
-                                            and (sweep - n_steps) % thin == 0)
+                keep = sweep >= burn_in and (sweep - burn_in) % thin == 0
                 if keep or return_chain:
-                    v_mean = to_numpy(torch.sigmoid(dm.layer_input(states, weights, biases, 0)))
-                    kept += [v_mean] if keep else []
-                    chain += [v_mean] if return_chain else []
-        samples = np.concatenate(kept)[:n_samples].astype(float)
-        return (samples, np.stack(chain).astype(float)) if return_chain else samples
+                    report = states[0]
+                    if output == "mean":
+                        report = torch.sigmoid(dm.layer_input(states, weights, biases, 0))
+                    report = to_numpy(report).astype(float)
+                    kept += [report] if keep else []
+                    chain += [report] if return_chain else []
+        samples = np.stack(kept)
+        return _sampling.shape_samples(samples, np.stack(chain) if return_chain else None,
+                                       samples_per_chain, return_chain)
+
+    def _resolve_init(self, init):
+        """``init`` as "persistent", "biases", "noise" or an array ("auto" resolved)."""
+        if isinstance(init, str):
+            if init not in _sampling.INITS:
+                raise ValueError(f"init must be one of {', '.join(map(repr, _sampling.INITS))} or "
+                                 f"an array of visible rows to start the chains at, got {init!r}.")
+            if init == "auto":
+                return "persistent" if self._chains is not None else "noise"
+            if init == "persistent" and self._chains is None:
+                raise ValueError("init='persistent' starts from the fantasy particles of joint "
+                                 "training, but this DBM has none (it was trained with n_iter=0): "
+                                 "use init='noise', 'biases' or an array of data rows.")
+        return init
+
+    def _chain_start(self, init, n, weights, biases, source, device):
+        """The states ``[v, h1, ..., hL]`` (n rows each) the chains start from."""
+        if isinstance(init, str) and init == "persistent":
+            index = torch.arange(n, device=device) % len(self._chains[0])  # reused in turn
+            return [to_tensor(c, device)[index] for c in self._chains]
+        if isinstance(init, str):
+            p = 0.5 if init == "noise" else torch.sigmoid(biases[0])
+            v = source.bernoulli(torch.ones(n, self.n_features_in_, device=device) * p)
+        else:
+            v = to_tensor(init, device)
+        return [v] + [source.bernoulli(mu) for mu in dm.bottom_up(v, weights, biases)[1:]]

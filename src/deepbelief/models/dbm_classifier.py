@@ -15,19 +15,21 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._core import backprop as ft
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
 from .._core.threads import limit_threads
+from ._continued import split_off
 from ._finetuned import FineTunedNet
-from .classifier import DBNClassifier, _split, hidden_sizes
+from ._mlp_attributes import MLPAttributesMixin
+from .classifier import DBNClassifier, hidden_sizes
 from .dbm import DBM
 from .modelfile import register
 
 # The settings of DBNClassifier that a DBM-initialised one shares (no Gaussian inputs, and the
 # DBM's own momentum and weight decay instead of pretrain_momentum / pretrain_weight_decay).
 _SHARED = set(DBNClassifier._parameter_constraints) - {"visible", "pretrain_momentum",
-                                                        "pretrain_weight_decay"}
+                                                        "pretrain_weight_decay", "warm_start"}
 
 
 @register
-class DBMClassifier(ClassifierMixin, FineTunedNet):
+class DBMClassifier(MLPAttributesMixin, ClassifierMixin, FineTunedNet):
     """Classifier started from a Deep Boltzmann Machine, fine-tuned by backprop.
 
     A :class:`~deepbelief.DBM` is trained on X (greedy pretraining, then joint training), or
@@ -79,6 +81,10 @@ n_iter, output_n_iter, batch_size, validation_fraction, n_iter_no_change
     stopping_ : dict
     n_iter_ : int
     n_features_in_ : int
+    loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_, n_layers_, \
+n_outputs_, out_activation_
+        MLPClassifier's fitted attributes, as on :class:`~deepbelief.DBNClassifier`.
+        (No ``partial_fit`` or ``warm_start``: each fit computes the DBM's posteriors anew.)
 
     References
     ----------
@@ -228,7 +234,7 @@ n_iter, output_n_iter, batch_size, validation_fraction, n_iter_no_change
             Z = self._inputs(X)
             Z_val = y_val = None
             if self.validation_fraction > 0:
-                Z, Z_val, y, y_val = _split(Z, y, self.validation_fraction, rng)
+                Z, Z_val, y, y_val = split_off(Z, y, self.validation_fraction, rng)
             device = resolve_device(self.device)
             coefs, intercepts = self._initial_layers(X.shape[1], sizes, rng)
             W_out, b_out = ft.glorot(rng, sizes[-1], len(self.classes_), False)

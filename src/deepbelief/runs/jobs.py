@@ -206,13 +206,14 @@ def sample(model_path, out_path, n_samples=25, burn_in=1000, thin=100, samples_p
     return {"written": written, "quality": quality, "caption": caption}
 
 
-STARTS = {"persistent": "the persistent chains of PCD training", "noise": "random states",
+STARTS = {"persistent": "the persistent chains kept from training", "noise": "random states",
           "biases": "the visible biases alone"}
 
 
 def sample_caption(model, init, n_chains, burn_in, thin=100, samples_per_chain=1):
     """What a grid of ``model.sample(...)`` shows, in words."""
-    start = resolve_init(rbm_stack(model)[-1], init)
+    part = generative_part(model)
+    start = part._resolve_init(init) if isinstance(part, DBM) else resolve_init(rbm_stack(part)[-1], init)
     where = STARTS.get(start, "data rows") if isinstance(start, str) else "data rows"
     kept = f"after {burn_in:,} Gibbs steps"
     if samples_per_chain > 1:

@@ -26,7 +26,7 @@ from .._core.files import atomic_write_bytes, write_json
 from ..datasets import load_dataset
 from ..models import DBM, DBN, RBM, DBMClassifier, DBNClassifier, DeepAutoencoder, likelihood, load
 from ..models.sample_quality import sample_quality
-from ..models.stack import rbm_stack
+from ..models.stack import generative_part, rbm_stack
 from ..viz.figures import plot_image_grid
 from ..viz.gallery import basic_pictures, model_pictures
 from .jobs import sample_caption
@@ -305,7 +305,7 @@ def _metrics(model, kind, ds, X, seconds, config):
 def _samples_picture(model, folder, image_shape, metrics, n_samples=100):
     """100 samples of the model's default chains as a picture, with their score in the caption
     and in ``metrics["sample_quality"]`` when they are 28x28 digits."""
-    samples = model.sample(n_samples, REPORT_BURN_IN)
+    samples = generative_part(model).sample(n_samples, REPORT_BURN_IN)
     caption = sample_caption(model, "auto", n_samples, REPORT_BURN_IN)
     if tuple(image_shape) == (28, 28):
         quality = sample_quality(samples)
@@ -322,7 +322,7 @@ def _write_run(tmp, out, model, kind, config, metrics, ds, report):
     if report:
         log = _log_lines(model)
         pictures = model_pictures(model, tmp, ds.X_test[:2000], ds.y_test[:2000], ds.image_shape)
-        if kind in ("rbm", "dbn"):
+        if kind in ("rbm", "dbn", "dbm", "dbm-classifier"):
             pictures.append(_samples_picture(model, tmp, ds.image_shape, metrics))
         metrics["pictures"] = {p.stem: str(out / p.name) for _, p in pictures}
         write_json(tmp / "config.json", config)

@@ -87,10 +87,6 @@ def model_pictures(model, out_dir, X=None, y=None, image_shape=None, n_examples=
                                                     layer=layer, subtract_bias=True),
                                 shape, out / f"unit_probes_layer{layer + 1}.png",
                                 f"Single units of layer {layer + 1}"))
-        if isinstance(stack, DBM):
-            add("Samples: visible means after 1,000 block Gibbs sweeps from the persistent chains",
-                plot_image_grid(stack.sample(25, n_steps=1000), shape, out / "samples.png",
-                                "Samples from the DBM", normalize=None))
         if X is not None and isinstance(stack, DBM):
             rows = {"original": X[:n_examples], "mean field": stack.reconstruct(X[:n_examples])}
             add("Test digits and E[v | q(h1)] from their mean-field posteriors",
