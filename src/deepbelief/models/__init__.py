@@ -1,4 +1,4 @@
-"""The estimators and their safe file format.
+"""The estimators, their safe file format, and likelihoods by annealed importance sampling.
 
 Importing this package registers every model class, so ``load`` can rebuild any of them.
 """
@@ -6,7 +6,9 @@ Importing this package registers every model class, so ``load`` can rebuild any 
 from .autoencoder import DeepAutoencoder
 from .classifier import DBNClassifier
 from .dbn import DBN
+from .likelihood import binarize, dbn_log_likelihood_bound, rbm_log_likelihood, rbm_log_partition
 from .modelfile import load, save
 from .rbm import RBM
 
-__all__ = ["RBM", "DBN", "DBNClassifier", "DeepAutoencoder", "load", "save"]
+__all__ = ["RBM", "DBN", "DBNClassifier", "DeepAutoencoder", "load", "save",
+           "binarize", "rbm_log_partition", "rbm_log_likelihood", "dbn_log_likelihood_bound"]
