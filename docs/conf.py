@@ -30,7 +30,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "examples/README.rst", "**/*.inc", "auto_examples/*.ipynb",
+exclude_patterns = ["_build", "README.md", "examples/README.rst", "**/*.inc", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip", "auto_examples/*.codeobj.json"]
 templates_path = ["_templates"]
 
