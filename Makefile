@@ -22,8 +22,11 @@ test: setup
 
 # -E re-reads every page, so a warning on an unchanged page still fails the build; the gallery's
 # scripts re-run only when they changed (sphinx-gallery keeps their output in docs/auto_examples).
+# On a machine busy with other work, `make docs DOCS_THREADS=1` keeps torch's threads from
+# contending for the cores (the default: torch's own choice, one per core).
+DOCS_THREADS ?=
 docs: $(VENV)/.docs-installed
-	$(BIN)/sphinx-build -W --keep-going -E -b html docs docs/_build/html
+	$(if $(DOCS_THREADS),OMP_NUM_THREADS=$(DOCS_THREADS) )$(BIN)/sphinx-build -W --keep-going -E -b html docs docs/_build/html
 
 docs-check: docs
 	$(BIN)/python docs/check_site.py docs/_build/html
