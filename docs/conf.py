@@ -80,6 +80,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_signature": False,
     "min_reported_time": 1,
+    "capture_repr": (),  # the picture functions return their paths: the picture is shown instead
     # The execution-times pages load jQuery and DataTables from CDNs: the site must work offline.
     "write_computation_times": False,
 }

@@ -71,8 +71,9 @@ for name, rbm in models.items():
 # %%
 # Samples
 # -------
-# Digits drawn by 1,000 Gibbs steps from random pixels (the visible means of the last step).
-# CD-1's chains from random starts tend to fade; PCD's chains are what it trained with.
+# Digits drawn by 1,000 Gibbs steps from random pixels (the visible means of the last step):
+# what each model believes digits look like. PCD trained with such chains, CD-1 never ran
+# one longer than a step.
 for name, rbm in models.items():
     plot_image_grid(rbm.sample(n_samples=30, n_steps=1000), data.image_shape,
                     f"samples_{name}.png", title=f"{name}: samples", n_cols=10, normalize=None)
