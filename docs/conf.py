@@ -73,6 +73,7 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "only_warn_on_example_error": False,
     "image_scrapers": ("matplotlib", "deepbelief_docs.png_scraper"),
+    "within_subsection_order": "deepbelief_docs.StoryOrder",
     "doc_module": ("deepbelief",),
     "backreferences_dir": "api/generated/backreferences",
     "reference_url": {"deepbelief": None},

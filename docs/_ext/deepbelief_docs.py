@@ -8,6 +8,7 @@
   package); a public constant without one is a warning, so an error in ``make docs``.
 - ``.. deepbelief-cli::`` prints ``deepbelief --help`` and every command's ``--help``, taken from
   the real parser, so the CLI page cannot fall behind the code.
+- ``StoryOrder``: the gallery's examples in the order of the seed stories.
 - ``png_scraper``: sphinx-gallery scraper for the PNG and GIF files an example writes into its
   folder (deepbelief's picture functions write files, not pyplot figures).
 """
@@ -117,6 +118,24 @@ class PNGScraper:
 
 
 png_scraper = PNGScraper()
+
+# The gallery in the order of the stories; examples not listed follow, by file name.
+STORY_ORDER = ["plot_rbm_logistic.py", "plot_dbn_classifier.py", "plot_autoencoder_2d.py",
+               "plot_rbm_anatomy.py", "plot_likelihood_ais.py"]
+
+
+class StoryOrder:
+    """sphinx-gallery's ``within_subsection_order``: ``STORY_ORDER``, then the rest by name."""
+
+    def __init__(self, src_dir):
+        self.src_dir = src_dir
+
+    def __repr__(self):
+        return "deepbelief_docs.StoryOrder"
+
+    def __call__(self, filename):
+        name = Path(filename).name
+        return (STORY_ORDER.index(name), "") if name in STORY_ORDER else (len(STORY_ORDER), name)
 
 
 def setup(app):

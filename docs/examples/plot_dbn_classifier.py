@@ -56,3 +56,4 @@ plot_training_curves(clf.history_, "curves.png", title="DBNClassifier fine-tunin
 # ------------------------
 plot_confusion_matrix(y_test, clf.predict(X_test), "confusion.png",
                       title="DBNClassifier on 2,000 test digits")
+# sphinx_gallery_thumbnail_number = 2

@@ -77,3 +77,4 @@ for name, rbm in models.items():
 for name, rbm in models.items():
     plot_image_grid(rbm.sample(n_samples=30, n_steps=1000), data.image_shape,
                     f"samples_{name}.png", title=f"{name}: samples", n_cols=10, normalize=None)
+# sphinx_gallery_thumbnail_number = 2

@@ -88,3 +88,4 @@ for name, rbm in rbms.items():
         print(f"error per blanked pixel, {label}: {blanked_error(repaired):.3f}")
         rows[label] = repaired[:10]
 plot_image_rows(rows, shape, "repair.png", title="Repairing damaged digits")
+# sphinx_gallery_thumbnail_number = 5
