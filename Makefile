@@ -1,6 +1,8 @@
 # The README's two commands: `make demo` and `make test`. Each sets everything up first, once:
 # a virtual environment in .venv, PyTorch (the CPU build unless a CUDA GPU is present: a bare
 # `pip install torch` pulls several GB of CUDA packages), then deepbelief with its test extras.
+# `make docs` builds the site into docs/_build/html (warnings are errors), `make docs-check`
+# then opens every page in headless Chromium.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
@@ -8,7 +10,7 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup clean
+.PHONY: demo test setup clean docs docs-check docs-clean
 
 demo: setup
 	$(BIN)/deepbelief demo
@@ -18,7 +20,25 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# -E re-reads every page, so a warning on an unchanged page still fails the build; the gallery's
+# scripts re-run only when they changed (sphinx-gallery keeps their output in docs/auto_examples).
+# On a machine busy with other work, `make docs DOCS_THREADS=1` keeps torch's threads from
+# contending for the cores (the default: torch's own choice, one per core).
+DOCS_THREADS ?=
+docs: $(VENV)/.docs-installed
+	$(if $(DOCS_THREADS),OMP_NUM_THREADS=$(DOCS_THREADS) )$(BIN)/sphinx-build -W --keep-going -E -b html docs docs/_build/html
+
+docs-check: docs
+	$(BIN)/python docs/check_site.py docs/_build/html
+
+docs-clean:
+	rm -rf docs/_build docs/auto_examples docs/api/generated docs/api/deepbelief*.rst docs/api/faces.rst.inc docs/sg_execution_times.rst
+
 setup: $(VENV)/.installed
+
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[test,docs]'
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,5 +51,5 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-clean:
+clean: docs-clean
 	rm -rf $(VENV) deepbelief-demo .pytest_cache

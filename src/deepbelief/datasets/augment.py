@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils import check_random_state
 
-# (dy, dx) of the four one-pixel nudges: up, down, left, right.
+#: The (dy, dx) of the four one-pixel nudges made by :func:`nudge`: up, down, left, right.
 NUDGES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
 

@@ -22,9 +22,9 @@ MNIST_MIRRORS = [
     "http://yann.lecun.com/exdb/mnist/",
 ]
 
-# File name -> sha256 of its *uncompressed* IDX content. Hashing the content
-# rather than the .gz keeps the check valid whatever gzip settings a mirror
-# used: the same data gzipped twice rarely gives the same bytes.
+#: File name -> SHA-256 of its *uncompressed* IDX content, for the four MNIST files.
+#: Hashing the content rather than the .gz keeps the check valid whatever gzip settings a
+#: mirror used: the same data gzipped twice rarely gives the same bytes.
 MNIST_FILES = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",

@@ -26,14 +26,13 @@ def load_mnist_sample(scale=True):
     Returns
     -------
     data : sklearn.utils.Bunch
-        X : ndarray of shape (5000, 784), float32 (uint8 if ``scale=False``)
-        y : ndarray of shape (5000,), int64
-            The digit, 0 to 9 (about 500 of each).
-        image_shape : tuple ``(28, 28)``
-            ``X[i].reshape(image_shape)`` is an image.
-        train_index : ndarray of shape (5000,), int64
-            Row of each digit in MNIST's 60,000 training images (``load_mnist().X_train``),
-            in increasing order.
+        With the keys:
+
+        - ``X``: ndarray of shape (5000, 784), float32 (uint8 if ``scale=False``).
+        - ``y``: ndarray of shape (5000,), int64; the digit, 0 to 9 (about 500 of each).
+        - ``image_shape``: the tuple ``(28, 28)``; ``X[i].reshape(image_shape)`` is an image.
+        - ``train_index``: ndarray of shape (5000,), int64; the row of each digit in MNIST's
+          60,000 training images (``load_mnist().X_train``), in increasing order.
 
     Examples
     --------

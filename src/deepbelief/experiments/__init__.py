@@ -17,11 +17,18 @@ from ._common import SCALES, Run, check_scale, finish
 
 @dataclass(frozen=True)
 class Experiment:
+    """One seed experiment: its title, the seed documents it re-runs, and the function that runs it.
+
+    ``run(ctx)`` takes the run's context (its folder, scale, seed, ...) and returns its metrics;
+    call it through :func:`run_experiment`, which prepares the context and the run folder.
+    """
+
     title: str  # one line, also the report's title
     seeds: tuple  # the seed documents it re-runs
     run: object  # run(ctx) -> metrics
 
 
+#: Every experiment by the name ``deepbelief experiment NAME`` and :func:`run_experiment` take.
 EXPERIMENTS = {
     "rbm-logistic": Experiment(rbm_logistic.TITLE, ("000",), rbm_logistic.run),
     "dbn-classifier": Experiment(dbn_classifier.TITLE, ("001", "003"), dbn_classifier.run),

@@ -17,6 +17,7 @@ from .._core.files import write_json
 from ..datasets import load_dataset
 from ..runs.report import write_report
 
+#: The sizes an experiment runs at: "smoke" (seconds), "quick" (minutes), "full" (the seed's).
 SCALES = ("smoke", "quick", "full")
 
 

@@ -116,7 +116,7 @@ class GenerativeMixin:
 
     @available_if(_has_binary_visibles)
     def score_samples(self, X):
-        """Pseudo-log-likelihood: the sum over every pixel i of log p(v_i | v_-i), exact.
+        """Pseudo-log-likelihood: the sum over every pixel i of ``log p(v_i | v_-i)``, exact.
 
         Defined for Bernoulli visible units; each row of ``X`` is binarised at 0.5 first.
         BernoulliRBM's ``score_samples`` estimates the same sum from one pixel picked at
