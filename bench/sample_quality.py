@@ -12,7 +12,7 @@ library's defaults (``RBM().fit`` on the 60,000 training images, trained here un
 ``--cd-rbm`` names a saved one): the blurry chains-from-noise reference.
 
     python bench/sample_quality.py --rbm rbm.safetensors --dbn dbn.safetensors [--cd-rbm FILE]
-        [--burn-in 1000] [--out-dir samples/] [--out result.json]
+        [--burn-in 1000] [--short-burn-ins 1 10 100] [--out-dir samples/] [--out result.json]
 """
 
 import argparse
@@ -38,6 +38,9 @@ def parse_args(argv=None):
     p.add_argument("--save-cd-rbm", default=None)
     p.add_argument("--n-samples", type=int, default=100)
     p.add_argument("--burn-in", type=int, default=1000)
+    p.add_argument("--short-burn-ins", type=int, nargs="*", default=[1, 10, 100],
+                   help="also score chains from noise and from the persistent chains after these "
+                        "few steps (where the start shows)")
     p.add_argument("--out-dir", default="samples")
     add_common_args(p, pretrain=False)
     args = p.parse_args(argv)
@@ -107,6 +110,11 @@ def main(argv=None):
             rows[name] = score_row(name, images, seconds)
             tag = name.lower().replace(",", "").replace(" ", "_").replace("-", "")
             plot_image_grid(images, (28, 28), out / f"{tag}.png", name, normalize=None)
+        for burn_in in args.short_burn_ins:
+            for init in ("noise", "persistent") if has_chains else ("noise",):
+                model_seed(model, args.seed)
+                name = f"{label}, from {init}, {burn_in} steps"
+                rows[name] = score_row(name, model.sample(n, burn_in, init=init))
     return write_result(args, result)
 
 
