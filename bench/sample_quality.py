@@ -7,11 +7,12 @@ test digits; each set is scored and drawn into ``--out-dir``. The reference rows
 noise, the mean image) are scored in the same run.
 
 Models: ``--rbm`` (a saved PCD RBM, e.g. ``bench/rbm_likelihood.py --epochs 300 --save-model``),
-``--dbn`` (a saved DBN, e.g. ``bench/dbn_likelihood.py --save-dbn``), and a CD-1 RBM with the
+``--dbn`` (a saved DBN, e.g. ``bench/dbn_likelihood.py --save-dbn``), ``--dbm`` (a saved DBM,
+e.g. from ``bench/dbm_mnist.py --save-dir``), and a CD-1 RBM with the
 library's defaults (``RBM().fit`` on the 60,000 training images, trained here unless
 ``--cd-rbm`` names a saved one): the blurry chains-from-noise reference.
 
-    python bench/sample_quality.py --rbm rbm.safetensors --dbn dbn.safetensors [--cd-rbm FILE]
+    python bench/sample_quality.py --rbm rbm.safetensors --dbn dbn.safetensors [--dbm FILE] [--cd-rbm FILE]
         [--burn-in 1000] [--short-burn-ins 1 10 100] [--out-dir samples/] [--out result.json]
 """
 
@@ -34,6 +35,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rbm", default=None, help="a saved PCD RBM")
     p.add_argument("--dbn", default=None, help="a saved DBN")
+    p.add_argument("--dbm", default=None, help="a saved DBM (e.g. bench/dbm_mnist.py --save-dir)")
     p.add_argument("--cd-rbm", default=None, help="a saved CD-1 RBM (default: train RBM() here)")
     p.add_argument("--save-cd-rbm", default=None)
     p.add_argument("--n-samples", type=int, default=100)
@@ -93,9 +95,14 @@ def main(argv=None):
         models["PCD RBM"] = load(args.rbm)
     if args.dbn:
         models["DBN"] = load(args.dbn)
+    if args.dbm:
+        models["DBM"] = load(args.dbm)
     for label, model in models.items():
-        has_chains = getattr(model.rbms_[-1] if hasattr(model, "rbms_") else model,
-                             "_persistent", None) is not None
+        if hasattr(model, "_chains"):  # a DBM keeps its fantasy particles
+            has_chains = model._chains is not None
+        else:
+            has_chains = getattr(model.rbms_[-1] if hasattr(model, "rbms_") else model,
+                                 "_persistent", None) is not None
         for init in INITS:
             if init == "persistent" and not has_chains:
                 continue
@@ -120,8 +127,8 @@ def main(argv=None):
 
 def model_seed(model, seed):
     """Every set starts from the same random stream, so the starts are compared alone."""
-    for rbm in getattr(model, "rbms_", [model]):
-        rbm.random_state_ = np.random.RandomState(seed)
+    for part in getattr(model, "rbms_", [model]):
+        part.random_state_ = np.random.RandomState(seed)
 
 
 if __name__ == "__main__":
