@@ -139,7 +139,7 @@ def test_damage_rejects_bad_settings(X, kwargs):
 
 
 def test_bad_models_and_arguments(rbm):
-    with pytest.raises(TypeError, match="RBM or DBN"):
+    with pytest.raises(TypeError, match="RBM, DBN or DBM"):
         bias_only_reconstruction(object())
     with pytest.raises(NotFittedError):
         unit_probes(RBM(4))

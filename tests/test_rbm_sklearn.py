@@ -14,6 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import validate_data
 
 from deepbelief import RBM
+from deepbelief._core import blowup
 from deepbelief._core.batches import as_stream
 
 FAST = dict(n_components=4, n_iter=2, random_state=0, device="cpu")
@@ -63,7 +64,10 @@ OUT_OF_RANGE_CHECKS = {
     ],
     expected_failed_checks=lambda est: OUT_OF_RANGE_CHECKS if type(est) is RBM and est.visible == "bernoulli" else {},
 )
-def test_sklearn_estimator_checks(estimator, check):
+def test_sklearn_estimator_checks(estimator, check, monkeypatch):
+    # The twin's data (values far outside [0, 1]) blows Bernoulli training up, which the blow-up
+    # check rightly stops (tested in test_blowup.py); the contract runs without it.
+    monkeypatch.setattr(blowup, "WEIGHT_LIMIT", float("inf"))
     check(estimator)
 
 

@@ -5,8 +5,8 @@ run at a time, files replaced only when a run succeeds)."""
 from .cluster import search_backend
 from .demo import run_demo
 from .jobs import evaluate, log_likelihood, plot, predict, reconstruct, sample
-from .report import write_report
 from .lock import FolderLock
+from .report import write_report
 from .rundir import RunFolder, run_folder, staged_dir
 from .train import build_model, merge_config, read_config, train_model
 
