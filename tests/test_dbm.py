@@ -30,7 +30,9 @@ def data():
 @pytest.fixture(scope="module")
 def trained(data):
     X, _ = data
-    return DBM((None, 8, 6), pretrain_n_iter=30, n_iter=40, learning_rate=0.02, n_chains=50,
+    # 80 epochs: at 40 the exact log p of seed 0 sat 0.005 nats from the bound asserted below
+    # and crossed it when the RBMs' random streams changed; at 80 seed 0 reaches -3.47
+    return DBM((None, 8, 6), pretrain_n_iter=30, n_iter=80, learning_rate=0.02, n_chains=50,
                batch_size=20, random_state=0, device="cpu").fit(X)
 
 
