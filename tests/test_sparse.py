@@ -112,3 +112,68 @@ def test_classifier_and_autoencoder_train_on_sparse_data():
     ae_sparse = DeepAutoencoder([64, 16, 2], validation_fraction=0.2, **settings).fit(sp.csr_matrix(X))
     np.testing.assert_allclose(ae_sparse.transform(sp.csr_matrix(X)), ae_dense.transform(X), atol=1e-4)
     assert ae_sparse.reconstruction_error(sp.csc_array(X)) == pytest.approx(ae_dense.reconstruction_error(X), rel=1e-5)
+
+
+def samples_from(inits, sample, generators, **settings):
+    """``sample(init=init, **settings)`` for each init, every call from the same states of
+    ``generators``."""
+    states = [g.get_state() for g in generators]
+    out = []
+    for init in inits:
+        for g, state in zip(generators, states):
+            g.set_state(state)
+        out.append(sample(init=init, **settings))
+    return out
+
+
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.coo_array, sp.lil_matrix])
+def test_sparse_log_likelihood_and_log_partition_are_the_dense_ones(container, monkeypatch):
+    X = bag_of_words()
+    rbm = RBM(8, n_iter=2, random_state=0, device="cpu").fit(X)
+    S, ais = container(X), dict(n_betas=200, n_runs=10, random_state=0)
+    # One block of rows, and 0/1 data whose column sums (the base-rate model) are integers:
+    # bit for bit, with a given log Z and with AIS on X as base data.
+    assert rbm.log_likelihood(S, log_z=20.0) == rbm.log_likelihood(X, log_z=20.0)
+    assert rbm.log_likelihood(S, **ais) == rbm.log_likelihood(X, **ais)
+    assert float(rbm.log_partition(S, **ais)) == float(rbm.log_partition(X, **ais))
+    grey = np.random.RandomState(1).rand(*X.shape) * X  # grey base data: means to float rounding
+    assert float(rbm.log_partition(container(grey), **ais)) == pytest.approx(
+        float(rbm.log_partition(grey, **ais)), rel=1e-12)
+    monkeypatch.setattr(batches, "CHUNK_BYTES", 8 * 40 * 25)  # blocks of 25 rows: to float rounding
+    assert rbm.log_likelihood(S, log_z=20.0) == pytest.approx(rbm.log_likelihood(X, log_z=20.0), rel=1e-12)
+
+
+def test_sparse_log_likelihood_reads_the_stored_values_for_its_0_1_check():
+    X = bag_of_words()
+    rbm = RBM(4, n_iter=1, random_state=0, device="cpu").fit(X)
+    grey = sp.csr_array(X * 0.5)
+    with pytest.raises(ValueError, match="must hold only 0 and 1"):
+        rbm.log_likelihood(grey, log_z=1.0)
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 40\)"):
+        rbm.log_likelihood(sp.csr_array(X[:, :30]), log_z=1.0)
+
+
+def test_dbn_bound_on_sparse_data_is_the_dense_one(monkeypatch):
+    X = bag_of_words()
+    ais = dict(n_betas=200, n_runs=10, random_state=0)
+    for layers in ([40, 16, 8], [40, 16]):
+        dbn = DBN(layers, n_iter=2, random_state=0, device="cpu").fit(X)
+        # The same blocks of samples from the same generator: bit for bit.
+        assert dbn.log_likelihood(sp.csr_array(X), **ais) == dbn.log_likelihood(X, **ais)
+    monkeypatch.setattr(batches, "CHUNK_BYTES", 8 * 40 * 25)  # base data carried up in blocks
+    assert dbn.log_likelihood(sp.csc_matrix(X), **ais) == pytest.approx(dbn.log_likelihood(X, **ais), rel=1e-9)
+
+
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csc_array])
+def test_sample_starts_at_sparse_rows_as_at_dense_ones(container):
+    X = bag_of_words()
+    rbm = RBM(8, n_iter=2, random_state=0, device="cpu").fit(X)
+    inits = [X[:5], container(X[:5])]
+    dense, sparse = samples_from(inits, rbm.sample, [rbm.random_state_], burn_in=3)
+    np.testing.assert_array_equal(sparse, dense)
+    for layers in ([40, 16, 8], [40, 16]):
+        dbn = DBN(layers, n_iter=2, random_state=0, device="cpu").fit(X)
+        dense, sparse = samples_from(inits, dbn.sample, [r.random_state_ for r in dbn.rbms_],
+                                     burn_in=3, output="state", return_chain=True)
+        for a, b in zip(sparse, dense, strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -177,12 +177,12 @@ def check_stream(stream, kind, what="X"):
 def column_mean(stream):
     """Mean of every column in float64, equal bit for bit to ``X.astype(float64).mean(axis=0)``.
 
-    ``stream`` is a ``RowStream`` or an array. NumPy sums along axis 0 row after row, so
-    carrying the running total in as the first row of each chunk keeps exactly that order,
-    without the float64 copy of the whole array (twice the size of float32 data).
+    ``stream`` is a ``RowStream``, an array or scipy.sparse data. NumPy sums along axis 0 row
+    after row, so carrying the running total in as the first row of each chunk keeps exactly
+    that order, without the float64 copy of the whole array (twice the size of float32 data).
     """
     if not isinstance(stream, RowStream):
-        stream = ArrayRows(stream)
+        stream = SparseRows(stream) if sp.issparse(stream) else ArrayRows(stream)
     n_samples, n_features = stream.shape
     buffer = np.empty((stream.chunk_rows() + 1, n_features))
     total = np.zeros(n_features)

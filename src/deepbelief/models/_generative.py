@@ -62,14 +62,14 @@ class GenerativeMixin:
             Gibbs steps between two kept samples of one chain.
         samples_per_chain : int, default=1
             Samples kept per chain: at steps ``burn_in + j * thin``, ``j < samples_per_chain``.
-        init : {"auto", "persistent", "biases", "noise"} or array-like of shape (n_chains, \
-                n_features), default="auto"
+        init : {"auto", "persistent", "biases", "noise"}, array-like or sparse matrix of shape \
+                (n_chains, n_features), default="auto"
             Where the chains start: "persistent", the chains of PCD training (saved with the
             model; ValueError for a model without them); "biases", a draw of the model with its
             weights set to zero (each pixel on with probability sigmoid(visible bias));
             "noise", uniform random pixels (a standard normal for Gaussian visible units);
-            an array, those rows (e.g. test images); "auto", "persistent" when the model has
-            such chains, else "noise".
+            an array, those rows (e.g. test images; scipy.sparse rows are densified);
+            "auto", "persistent" when the model has such chains, else "noise".
         output : {"mean", "state"}, default="mean"
             "mean" returns E[v | h] of each kept step (grey pixels: the picture to look at);
             "state" returns a draw of v itself (0/1 pixels for Bernoulli units), an exact
@@ -91,7 +91,7 @@ class GenerativeMixin:
         burn_in = _sampling.deprecated_n_steps(burn_in, n_steps)
         init = _sampling.resolve_init(self, init)
         if not isinstance(init, str):
-            init = self._validate_X(init)
+            init = _sampling.dense_rows(self._validate_X(init))
         samples, chain = _sampling.rbm_chains(self, init, n_samples, burn_in, thin,
                                               samples_per_chain, output, return_chain)
         return _sampling.shape_samples(samples, chain, samples_per_chain, return_chain)
@@ -142,9 +142,10 @@ class GenerativeMixin:
 
         Parameters
         ----------
-        base_data : array-like of shape (n_samples, n_features), optional
+        base_data : {array-like, sparse matrix} of shape (n_samples, n_features), optional
             Data whose mean sets the base-rate model AIS starts from (usually the training
-            set); a base model close to the data makes the estimate less noisy.
+            set); a base model close to the data makes the estimate less noisy. Sparse data
+            is averaged a block of rows at a time.
         n_betas : int, optional
             Intermediate distributions; default the standard 14,501 (Salakhutdinov & Murray 2008).
         n_runs : int, default=100
@@ -167,6 +168,17 @@ class GenerativeMixin:
         ``log_z`` given. For Bernoulli visible units ``X`` must hold 0/1 (binarize grey data
         first, e.g. with ``deepbelief.models.likelihood.binarize``); Gaussian visible units take
         real values (a density, so the figure is in nats of density).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is scored a block of rows at a time; only its stored values are checked
+            to be 0 or 1. The result is the dense one (to float rounding).
+        log_z : float or LogPartition, optional
+            log Z to use (from ``log_partition``); without it AIS runs first, with X as
+            ``base_data``.
+        n_betas, n_runs, random_state
+            As in ``log_partition``.
 
         Returns
         -------

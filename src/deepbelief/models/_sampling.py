@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
@@ -39,6 +40,12 @@ def resolve_init(rbm, init):
                 "have none either): use init='noise', 'biases' or an array of data rows."
             )
     return init
+
+
+def dense_rows(init):
+    """Checked ``init`` rows as a dense array: sparse rows are densified, one chain starts at
+    each and its samples are dense anyway."""
+    return init.toarray() if sp.issparse(init) else init
 
 
 def n_chains(init, n_samples):
@@ -140,7 +147,8 @@ class DBNSamplingMixin:
         init : {"auto", "persistent", "biases", "noise"} or array-like of shape (n_chains, \
                 n_features), default="auto"
             Where the top RBM's chains start; strings as in :meth:`deepbelief.RBM.sample`
-            (in the top RBM's own visible layer), an array: those data rows carried up.
+            (in the top RBM's own visible layer), an array: those data rows carried up (a
+            scipy.sparse one is densified first).
         output : {"mean", "state"}, default="mean"
             "mean": the top RBM's E[v | h] carried down with E[v | h] of every RBM below (grey
             pixels, the picture to look at); "state": binary states drawn at every layer on the
@@ -163,7 +171,7 @@ class DBNSamplingMixin:
         top, below = self.rbms_[-1], len(self.rbms_) - 1
         init = resolve_init(top, init)
         if not isinstance(init, str):
-            X = self._check_X(init)
+            X = dense_rows(self._check_X(init))
             init = self.layer_activations(X, below)[-1] if below else X
         samples, chain = rbm_chains(top, init, n_samples, burn_in, thin,
                                               samples_per_chain, output, return_chain)

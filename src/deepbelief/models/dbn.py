@@ -402,6 +402,16 @@ class DBN(DBNSamplingMixin, ClassNamePrefixFeaturesOutMixin, SaveLoadMixin, Tran
         (Salakhutdinov & Murray 2008): posterior samples up the stack, AIS for the top RBM's
         log Z. Bernoulli visible units only; binarize grey data first.
 
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            0/1 data; sparse X is densified a block of rows at a time (only its stored values
+            are checked to be 0 or 1) and gives the dense X's bound.
+        n_samples : int, default=10
+            Posterior samples per example.
+        n_betas, n_runs, random_state
+            As in ``RBM.log_partition``; AIS's base-rate model is X carried up.
+
         Returns
         -------
         float

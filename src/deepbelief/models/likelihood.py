@@ -2,16 +2,19 @@
 
 Works on any fitted estimator with the RBM attributes (``components_``, ``intercept_visible_``,
 ``intercept_hidden_``, ``visible``, ``hidden``, ``device``); a DBN is anything with ``rbms_``.
-Arrays in, floats out: torch stays inside ``_core.ais``.
+Arrays in, floats out: torch stays inside ``_core.ais``. scipy.sparse data is densified a block
+of rows at a time, never whole.
 """
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._core import ais
 from .._core.backend import make_generator, resolve_device
+from .._core.batches import column_mean, dense_blocks
 from .._core.progress import progress
 
 _SAMPLES_AT_ONCE = 4096  # rows x samples per image held in memory at once by the DBN bound
@@ -23,19 +26,36 @@ def _rbm_tensors(rbm, device, dtype=torch.float32):
     return [torch.as_tensor(np.asarray(a), dtype=dtype, device=device) for a in arrays]
 
 
-def _data_tensor(X, n_features, device, what="X"):
-    X = np.asarray(X, dtype=np.float64)
+def _data(X, n_features, what="X"):
+    """``X`` as a float64 array, or scipy.sparse ``X`` as float64 CSR, of shape checked."""
+    X = X.tocsr().astype(np.float64, copy=False) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != n_features:
         raise ValueError(
             f"{what} must have shape (n_samples, {n_features}) like the model's training data, "
             f"got shape {X.shape}."
         )
+    return X
+
+
+def _tensor(X, device):
+    """Rows of ``X`` (checked by ``_data``) as a float64 tensor; sparse rows are densified."""
+    return torch.as_tensor(X.toarray() if sp.issparse(X) else X, device=device)
+
+
+def _rows_to_average(X, device):
+    """What a base-rate model averages over its rows: a dense X whole, sparse X's column means
+    as one row (the mean of one row is itself), so it is not densified."""
+    if sp.issparse(X):
+        return torch.as_tensor(column_mean(X), device=device)[None]
     return torch.as_tensor(X, device=device)
 
 
 def _check_binary(X, visible):
-    """log p(x) of Bernoulli units is defined for 0/1 data only; grey levels give no probability."""
-    if visible == "bernoulli" and not np.isin(X, (0.0, 1.0)).all():
+    """log p(x) of Bernoulli units is defined for 0/1 data only; grey levels give no probability.
+
+    ``X`` is an array or CSR; of sparse X the stored values are read (the others are 0)."""
+    values = X.data if sp.issparse(X) else X
+    if visible == "bernoulli" and not np.isin(values, (0.0, 1.0)).all():
         raise ValueError(
             "X must hold only 0 and 1 for a log-likelihood under bernoulli visible units; "
             "binarize it first (e.g. X > 0.5, or sample pixels with probability X)."
@@ -70,10 +90,10 @@ def rbm_log_partition(rbm, base_data=None, *, n_betas=None, betas=None, n_runs=1
     Parameters
     ----------
     rbm : fitted RBM
-    base_data : array-like of shape (n_samples, n_features), optional
+    base_data : {array-like, sparse matrix} of shape (n_samples, n_features), optional
         Data whose (clipped) mean sets the base-rate model, usually the training set; without it
         the base model is uniform (Bernoulli) or centred at zero (Gaussian), and the estimate
-        needs more betas to be as good.
+        needs more betas to be as good. Sparse data is averaged a block of rows at a time.
     n_betas : int, optional
         Number of intermediate distributions on the standard schedule's shape; default the
         standard 14,501 (steps of 1e-3 to 0.5, 1e-4 to 0.9, 1e-5 to 1).
@@ -99,8 +119,8 @@ def rbm_log_partition(rbm, base_data=None, *, n_betas=None, betas=None, n_runs=1
         return ais.LogPartition(log_z, 0.0, log_z, log_z, 0, 0, torch.empty(0, dtype=torch.float64))
     base_bias = None
     if base_data is not None:
-        base = _data_tensor(base_data, W.shape[1], device, "base_data")
-        base_bias = ais.base_rate_bias(base, rbm.visible)
+        base = _data(base_data, W.shape[1], "base_data")
+        base_bias = ais.base_rate_bias(_rows_to_average(base, device), rbm.visible)
     schedule = _betas(n_betas, betas)
     generator = make_generator(random_state, device)
     with progress(total=len(schedule) - 1, desc="AIS", unit="beta", verbose=verbose) as bar:
@@ -117,11 +137,13 @@ def rbm_log_likelihood(rbm, X, log_z=None, *, base_data=None, n_betas=None, beta
     Parameters
     ----------
     rbm : fitted RBM
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Sparse X is densified a block of rows at a time; only its stored values are checked
+        to be 0 or 1.
     log_z : float or ais.LogPartition, optional
         A log Z estimate to reuse (from ``rbm_log_partition``), so one AIS run serves many data
         sets. Without it AIS runs first with the remaining arguments.
-    base_data : array-like of shape (n_samples, n_features), optional
+    base_data : {array-like, sparse matrix} of shape (n_samples, n_features), optional
         Data for the base-rate model of that AIS run; default ``X`` (any base model gives an
         unbiased estimate of Z, a closer one a less noisy one).
     n_betas, betas, n_runs, random_state, verbose
@@ -134,14 +156,16 @@ def rbm_log_likelihood(rbm, X, log_z=None, *, base_data=None, n_betas=None, beta
     """
     device = resolve_device(rbm.device)
     W, b, c = (t.to(torch.float64) for t in _rbm_tensors(rbm, device))
-    v = _data_tensor(X, W.shape[1], device)
+    X = _data(X, W.shape[1])
     _check_binary(X, rbm.visible)
     if log_z is None:
         log_z = rbm_log_partition(
             rbm, X if base_data is None else base_data, n_betas=n_betas, betas=betas,
             n_runs=n_runs, random_state=random_state, verbose=verbose,
         )
-    return ais.log_likelihood(v, W, b, c, rbm.visible, rbm.hidden, float(log_z))
+    log_p = [ais.log_probabilities(_tensor(block, device), W, b, c, rbm.visible, rbm.hidden,
+                                   float(log_z)) for block in dense_blocks(X)]
+    return float(torch.cat(log_p).mean())
 
 
 def dbn_log_likelihood_bound(dbn, X, log_z_top=None, *, n_samples=10, base_data=None,
@@ -154,14 +178,15 @@ def dbn_log_likelihood_bound(dbn, X, log_z_top=None, *, n_samples=10, base_data=
     Parameters
     ----------
     dbn : fitted DBN (anything with ``rbms_``, bottom first)
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Sparse X is densified a block of rows at a time (the rows of one block of samples).
     log_z_top : float or ais.LogPartition, optional
         An estimate of the top RBM's log Z to reuse (``rbm_log_partition(dbn.rbms_[-1], ...)``).
     n_samples : int, default=10
         Posterior samples per example; more lowers the noise of the estimate, not the bound.
-    base_data : array-like of shape (n_samples, n_features), optional
+    base_data : {array-like, sparse matrix} of shape (n_samples, n_features), optional
         Data for the top RBM's base-rate model, passed up through the lower RBMs' mean
-        activations; default ``X``.
+        activations (sparse data a block of rows at a time); default ``X``.
     n_betas, betas, n_runs, random_state, verbose
         As in ``rbm_log_partition``.
 
@@ -177,23 +202,33 @@ def dbn_log_likelihood_bound(dbn, X, log_z_top=None, *, n_samples=10, base_data=
         (*(t.to(torch.float64) for t in _rbm_tensors(r, device)), r.visible, r.hidden)
         for r in rbms
     ]
-    v = _data_tensor(X, layers[0][0].shape[1], device)
+    X = _data(X, layers[0][0].shape[1])
     _check_binary(X, rbms[0].visible)
     if log_z_top is None:
-        base = _data_tensor(X if base_data is None else base_data, v.shape[1], device, "base_data")
-        for W, _, c, _, hidden in layers[:-1]:
-            base = torch.addmm(c, base, W.T)
-            if hidden == "bernoulli":
-                base = torch.sigmoid(base)
+        base = X if base_data is None else _data(base_data, X.shape[1], "base_data")
+        if len(layers) > 1:  # the top RBM's visible layer: means carried up, a block at a time
+            base = torch.cat([_mean_up(_tensor(block, device), layers[:-1])
+                              for block in dense_blocks(base)]).cpu().numpy()
         log_z_top = rbm_log_partition(
-            rbms[-1], base.cpu().numpy(), n_betas=n_betas, betas=betas, n_runs=n_runs,
+            rbms[-1], base, n_betas=n_betas, betas=betas, n_runs=n_runs,
             random_state=rng, verbose=verbose,
         )
     generator = make_generator(rng, device)
     rows = max(1, _SAMPLES_AT_ONCE // n_samples)
     log_z_top = float(log_z_top)
     bounds = [
-        ais.dbn_log_likelihood_bound(v[i : i + rows], layers, log_z_top, n_samples, generator)
-        for i in range(0, v.shape[0], rows)
+        ais.dbn_log_likelihood_bound(_tensor(X[i : i + rows], device), layers, log_z_top,
+                                     n_samples, generator)
+        for i in range(0, X.shape[0], rows)
     ]
     return float(torch.cat(bounds).mean())
+
+
+def _mean_up(x, layers):
+    """Rows ``x`` carried up through ``layers`` (``(W, b, c, visible, hidden)``, bottom first)
+    with the hidden means (the hidden inputs of Gaussian units)."""
+    for W, _, c, _, hidden in layers:
+        x = torch.addmm(c, x, W.T)
+        if hidden == "bernoulli":
+            x = torch.sigmoid(x)
+    return x
