@@ -21,7 +21,7 @@ class RangeUncheckedDBM(DBM):
     """
 
     def _validate_X(self, X, reset=False, fitting=False, binary=False):
-        return validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
+        return validate_data(self, X, reset=reset, accept_sparse="csr", dtype=(np.float32, np.float64))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

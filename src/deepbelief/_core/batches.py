@@ -73,8 +73,8 @@ class SparseRows(RowStream):
         index = index.cpu().numpy() if isinstance(index, torch.Tensor) else index
         return torch.from_numpy(self.X[index].toarray().astype(np.float32, copy=False)).to(device)
 
-    def chunks(self):
-        step = self.chunk_rows()
+    def chunks(self, max_rows=None):
+        step = self.chunk_rows() if max_rows is None else min(max_rows, self.chunk_rows())
         for start in range(0, self.shape[0], step):
             yield self.X[start : start + step].toarray()
 
@@ -83,13 +83,17 @@ class SparseRows(RowStream):
         return self.X.data, self.X.nnz < self.shape[0] * self.shape[1]
 
 
-def dense_blocks(X):
-    """``X`` as consecutive dense blocks of rows: itself if dense, else about ``CHUNK_BYTES``
-    of float64 rows at a time in X's own dtype (for inference on sparse data)."""
-    if not sp.issparse(X):
+def dense_blocks(X, max_rows=None):
+    """``X`` as consecutive dense blocks of at most ``max_rows`` rows (default: a dense X whole);
+    sparse X in blocks of at most about ``CHUNK_BYTES`` of float64 rows too, each densified in
+    X's own dtype when it is reached (for inference on sparse data)."""
+    if sp.issparse(X):
+        yield from SparseRows(X).chunks(max_rows)
+    elif max_rows is None:
         yield X
-        return
-    yield from SparseRows(X).chunks()
+    else:
+        for start in range(0, X.shape[0], max_rows):
+            yield X[start : start + max_rows]
 
 
 class LiftedRows(RowStream):

@@ -3,6 +3,7 @@ log p(x), and samples from Gibbs chains. Arrays in, floats and arrays out."""
 
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
@@ -10,10 +11,12 @@ from .._core import ais
 from .._core import dbm_ais as da
 from .._core import dbm_math as dm
 from .._core.backend import RandomSource, make_generator, resolve_device, to_numpy, to_tensor
+from .._core.batches import dense_blocks
 from .._core.progress import progress
 from .._core.sampling import chain_length, check_chain_settings
 from .._core.threads import limit_threads
 from . import _sampling
+from .likelihood import _rows_to_average
 
 _ROWS_AT_ONCE = 4096  # rows whose mean-field posteriors are held in memory at once
 
@@ -28,16 +31,28 @@ class DBMGenerativeMixin:
         return weights, biases
 
     def _mean_field_rows(self, X, n_mean_field=None, dtype=torch.float32):
-        """Mean-field ``[v, mu_1, ..., mu_L]`` of ``X`` (checked), per chunk of rows, with the
-        weights and biases in ``dtype``."""
+        """Mean-field ``[v, mu_1, ..., mu_L]`` of ``X`` (checked), per chunk of rows (sparse X
+        densified a chunk at a time), with the weights and biases in ``dtype``."""
         X = self._check_X(X)
         device = resolve_device(self.device)
         weights, biases = self._tensors(device, dtype)
         steps = self.n_mean_field if n_mean_field is None else n_mean_field
         with torch.inference_mode(), limit_threads(self.n_jobs):
-            for start in range(0, X.shape[0], _ROWS_AT_ONCE):
-                v = to_tensor(X[start : start + _ROWS_AT_ONCE], device, dtype)
+            for block in dense_blocks(X, _ROWS_AT_ONCE):
+                v = to_tensor(block, device, dtype)
                 yield dm.mean_field(v, weights, biases, steps)[0], weights, biases
+
+    def _base_rate_rows(self, X):
+        """``[v, mu_1, ..., mu_L]`` of the rows of ``X`` for ``base_rate_biases``, which averages
+        each layer over its rows. Of sparse X the pixels' column means stand in for v as one row
+        (the mean of one row is itself), so X is never densified whole."""
+        X = self._check_X(X)
+        sparse = sp.issparse(X)
+        blocks = [mus[1:] if sparse else mus for mus, _, _ in self._mean_field_rows(X)]
+        layers = [torch.cat(parts) for parts in zip(*blocks)]
+        if sparse:
+            layers.insert(0, _rows_to_average(X, layers[0].device))
+        return layers
 
     # ------------------------------------------------------------------ the bound
     def free_energy(self, X, n_mean_field=None):
@@ -48,7 +63,8 @@ class DBMGenerativeMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is densified a block of rows at a time.
         n_mean_field : int, optional
             Mean-field steps (default ``self.n_mean_field``); more never loosen the bound.
 
@@ -67,7 +83,7 @@ class DBMGenerativeMixin:
 
         Parameters
         ----------
-        base_data : array-like of shape (n_samples, n_features), optional
+        base_data : {array-like, sparse matrix} of shape (n_samples, n_features), optional
             Data for AIS's base-rate model (pixel means, and the mean posteriors of the even
             hidden layers). Default: the means recorded over the last training epoch.
         n_betas : int, optional
@@ -97,8 +113,7 @@ class DBMGenerativeMixin:
         if base_data is None:
             means = [torch.as_tensor(m, device=device)[None] for m in self.layer_means_]
         else:
-            means = [torch.cat(parts) for parts in zip(
-                *(mus for mus, _, _ in self._mean_field_rows(base_data)))]
+            means = self._base_rate_rows(base_data)
         betas = ais.standard_betas(n_betas)
         bar = progress(total=len(betas) - 1, desc="AIS", unit="beta", verbose=self.verbose)
         with bar, limit_threads(self.n_jobs):
@@ -115,8 +130,9 @@ class DBMGenerativeMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            0/1 data (binarize grey images first, e.g. ``likelihood.binarize``).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            0/1 data (binarize grey images first, e.g. ``likelihood.binarize``); of sparse X
+            only the stored values are checked.
         log_z : float or LogPartition, optional
             log Z to use. Without it ``log_partition()`` runs first (seeded with 0, so calls
             agree): exact for tiny models, AIS with the standard 14,501 betas otherwise, which
@@ -135,7 +151,17 @@ class DBMGenerativeMixin:
         return -self.free_energy(X, n_mean_field) - float(log_z)
 
     def score(self, X, y=None):
-        """Mean of ``score_samples(X)``: the average lower bound on log p(x) in nats."""
+        """Mean of ``score_samples(X)``: the average lower bound on log p(x) in nats.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        float
+        """
         return float(np.mean(self.score_samples(X)))
 
     def log_likelihood(self, X, log_z=None, n_betas=None, n_runs=100, n_mean_field=None,
@@ -144,7 +170,7 @@ class DBMGenerativeMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         log_z : float or LogPartition, optional
             Reuse an estimate from ``log_partition``; without it one runs first with
             ``n_betas``, ``n_runs`` and ``random_state``, its base-rate model from the training
@@ -184,14 +210,14 @@ class DBMGenerativeMixin:
             Sweeps between two kept samples of one chain.
         samples_per_chain : int, default=1
             Samples kept per chain: after sweeps ``burn_in + j * thin``, ``j < samples_per_chain``.
-        init : {"auto", "persistent", "biases", "noise"} or array-like of shape (n_chains, \
-                n_features), default="auto"
+        init : {"auto", "persistent", "biases", "noise"}, array-like or sparse matrix of shape \
+                (n_chains, n_features), default="auto"
             Where the chains start: "persistent", the fantasy particles of joint training
             (ValueError for a DBM trained with ``n_iter=0``); "biases", pixels drawn with
             probability sigmoid(visible bias); "noise", pixels on with probability 1/2; an
-            array, those rows. From pixels, the hidden layers start at a draw from the doubled
-            bottom-up pass that starts mean field. "auto" is "persistent" when the model has
-            fantasy particles, else "noise".
+            array, those rows (scipy.sparse rows are densified). From pixels, the hidden
+            layers start at a draw from the doubled bottom-up pass that starts mean field.
+            "auto" is "persistent" when the model has fantasy particles, else "noise".
         output : {"mean", "state"}, default="mean"
             "mean": E[v | h1] of each kept sweep (grey pixels: the picture to look at);
             "state": the drawn 0/1 pixels, an exact sample once the chain has mixed.
@@ -213,7 +239,7 @@ class DBMGenerativeMixin:
         check_chain_settings(burn_in, thin, samples_per_chain, output)
         init = self._resolve_init(init)
         if not isinstance(init, str):
-            init = self._check_X(init)
+            init = _sampling.dense_rows(self._check_X(init))
         n = _sampling.n_chains(init, n_samples)
         device = resolve_device(self.device)
         weights, biases = self._tensors(device)

@@ -10,10 +10,12 @@ hidden layer's bias is the mean of its two RBMs' biases for it.
 """
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import validate_data
 
 from .._core.backend import to_tensor
+from .._core.batches import as_stream, dense_blocks
 from .._core.dbm_pcd import pretraining_scales, scaled_contrastive_divergence
 from ._rbm_training import _shadow
 from .rbm import RBM
@@ -29,7 +31,9 @@ class _ScaledRBM(RBM):
 
     def _validate_X(self, X, reset=False, fitting=False):
         # The DBM has checked its data; the RBMs above get probabilities from the ones below.
-        return validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
+        # Sparse data is streamed, a densified batch at a time, as by RBM.
+        X = validate_data(self, X, reset=reset, accept_sparse="csr", dtype=(np.float32, np.float64))
+        return as_stream(X) if fitting and sp.issparse(X) else X
 
     def _statistics(self, v0, params, persistent, source, dtype=None, work=None):
         if dtype is not None:
@@ -38,11 +42,13 @@ class _ScaledRBM(RBM):
                                              work=work)
 
     def scaled_transform(self, X):
-        """E[h | v] with the doubled input: what the RBM above is trained on."""
-        W, c = self.components_ * self.up, self.intercept_hidden_
+        """E[h | v] with the doubled input: what the RBM above is trained on (sparse X a
+        block of rows at a time)."""
+        W, c = to_tensor(self.components_ * self.up, "cpu"), to_tensor(self.intercept_hidden_, "cpu")
         with torch.inference_mode():
-            x = torch.addmm(to_tensor(c, "cpu"), to_tensor(X, "cpu"), to_tensor(W, "cpu").T)
-            return torch.sigmoid_(x).numpy()
+            H = [torch.sigmoid_(torch.addmm(c, to_tensor(block, "cpu"), W.T)).numpy()
+                 for block in dense_blocks(X)]
+        return H[0] if len(H) == 1 else np.concatenate(H)
 
 
 def pretrain(dbm, X, sizes, settings, seeds):

@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -211,8 +212,10 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Values in [0, 1]: binary data, or grey levels read as probabilities.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Values in [0, 1]: binary data, or grey levels read as probabilities. scipy.sparse
+            data (any format; CSR is used) is never densified whole: pretraining and joint
+            training densify one mini-batch at a time, inference a block of rows.
         y : ignored
         callback : callable, optional
             Called as ``callback(self, epoch)`` after every joint-training epoch (0-based),
@@ -257,8 +260,10 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         self.weights_, self.biases_ = weights, biases
         self.n_features_in_ = X.shape[1]
         # Until joint training records them: the data's and its posteriors' means (some rows).
-        self.layer_means_ = [np.mean(q, axis=0, dtype=np.float64).astype(np.float32)
-                             for q in [X[:10_000], *self.layer_activations(X[:10_000])]]
+        rows = X[:10_000]
+        means = [column_mean(rows) if sp.issparse(rows) else np.mean(rows, axis=0, dtype=np.float64)]
+        means += [np.mean(q, axis=0, dtype=np.float64) for q in self.layer_activations(rows)]
+        self.layer_means_ = [m.astype(np.float32) for m in means]
         self._velocity = self._chains = None
         self.history_ = {"epoch": [], "reconstruction_error": [], "time": [], "learning_rate": [],
                          "momentum": []}
@@ -266,8 +271,9 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
 
     # ------------------------------------------------------------- inference
     def _validate_X(self, X, reset=False, fitting=False, binary=False):
-        """Training data must lie in [0, 1], scored data be 0/1; other new data is clipped."""
-        X = validate_data(self, X, reset=reset, dtype=(np.float32, np.float64))
+        """Training data must lie in [0, 1], scored data be 0/1; other new data is clipped.
+        Sparse data stays sparse (CSR); its checks read the stored values."""
+        X = validate_data(self, X, reset=reset, accept_sparse="csr", dtype=(np.float32, np.float64))
         if binary:
             _check_binary(X, "bernoulli")
         if fitting:
@@ -283,7 +289,8 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is densified a block of rows at a time.
 
         Returns
         -------
@@ -302,7 +309,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -312,6 +319,10 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
 
     def reconstruct(self, X):
         """E[v | q(h1)]: the pixels the first layer's mean-field posterior predicts.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -329,6 +340,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
