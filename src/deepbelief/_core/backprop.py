@@ -77,14 +77,11 @@ def torch_dtype(X):
 
 
 def predict_in_batches(forward, X, device, batch_size=4096):
-    """Apply ``forward`` (a tensor -> tensor function) to a NumPy array (or the rows of a
-    scipy.sparse one, densified) chunk by chunk."""
-    out = []
+    """Apply ``forward`` (a tensor -> tensor function) to a NumPy array chunk by chunk, or to
+    the rows of a scipy.sparse one densified a chunk (of at most ``CHUNK_BYTES``) at a time."""
     with torch.inference_mode():
-        for start in range(0, X.shape[0], batch_size):
-            chunk = X[start : start + batch_size]
-            chunk = to_tensor(chunk.toarray() if sp.issparse(chunk) else chunk, device, torch_dtype(X))
-            out.append(to_numpy(forward(chunk)))
+        out = [to_numpy(forward(to_tensor(chunk, device, torch_dtype(X))))
+               for chunk in dense_blocks(X, batch_size)]
     return np.concatenate(out)
 
 
