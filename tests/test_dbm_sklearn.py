@@ -30,7 +30,12 @@ class RangeUncheckedDBM(DBM):
 
 
 class RangeUncheckedDBMClassifier(DBMClassifier):
-    """DBMClassifier training a ``RangeUncheckedDBM``, without its own [0, 1] check."""
+    """DBMClassifier training a ``RangeUncheckedDBM``, without its own [0, 1] check.
+
+    It trains on the checks' standardized blobs but predicts on them clipped to [0, 1], so the
+    checks' training accuracy says nothing of it (``poor_score``); test_dbm_classifier.py
+    tests the accuracy on data in [0, 1].
+    """
 
     _dbm_class = RangeUncheckedDBM
 
@@ -40,6 +45,7 @@ class RangeUncheckedDBMClassifier(DBMClassifier):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = False
+        tags.classifier_tags.poor_score = True
         return tags
 
 

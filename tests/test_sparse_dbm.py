@@ -1,5 +1,5 @@
-"""scipy.sparse input to DBM: a densified mini-batch at a time in training, a block of rows at
-a time in inference, and the same models and results as the same rows dense."""
+"""scipy.sparse input to DBM and DBMClassifier: a densified mini-batch at a time in training, a
+block of rows at a time in inference, and the same models and results as the same rows dense."""
 
 import tracemalloc
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from deepbelief import DBM
+from deepbelief import DBM, DBMClassifier
 from deepbelief._core import batches
 
 FORMATS = [sp.csr_matrix, sp.csr_array, sp.csc_matrix, sp.lil_matrix, sp.coo_array]
@@ -102,6 +102,8 @@ def test_sparse_values_outside_the_unit_range_are_refused_at_fit(value, match):
     X[3, 5] = value
     with pytest.raises(ValueError, match=match):
         DBM((None, 4, 3), **FAST).fit(X)
+    with pytest.raises(ValueError, match=match):
+        DBMClassifier((4, 3), pretrain_n_iter=1, dbm_n_iter=1, n_iter=1).fit(X, np.arange(203) % 2)
 
 
 def test_sparse_scores_need_0_1_stored_values_and_new_data_is_clipped():
@@ -113,18 +115,41 @@ def test_sparse_scores_need_0_1_stored_values_and_new_data_is_clipped():
     np.testing.assert_array_equal(dbm.transform(sp.csr_array(wild)), dbm.transform(np.clip(wild, 0, 1)))
 
 
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csc_matrix])
+def test_sparse_dbm_classifier_is_the_dense_one(container):
+    X, y = bag_of_words(), np.arange(203) % 3
+    for settings in [dict(validation_fraction=0.2, output_n_iter=2, dropout=0.1),
+                     dict(pretrain=False, validation_fraction=0.2)]:
+        common = dict(pretrain_n_iter=2, dbm_n_iter=2, n_iter=3, batch_size=20, random_state=0,
+                      device="cpu", n_jobs=1, **settings)
+        dense = DBMClassifier((8, 6), **common).fit(X, y)
+        sparse = DBMClassifier((8, 6), **common).fit(container(X), y)
+        # The DBM is the dense one bit for bit, and so is every densified fine-tuning batch.
+        for a, b in zip(sparse.coefs_ + sparse.intercepts_, dense.coefs_ + dense.intercepts_, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert sparse.history_["validation_error"] == dense.history_["validation_error"]
+        np.testing.assert_array_equal(sparse.predict_proba(container(X)), dense.predict_proba(X))
+        np.testing.assert_array_equal(sparse.predict(sp.coo_array(X)), dense.predict(X))
+        assert sparse.score(container(X), y) == dense.score(X, y)
+
+
 def test_sparse_dbm_training_and_inference_never_densify_the_whole_matrix():
     # 10,000 x 4,000 at 0.2% density: 1 MB sparse, 320 MB as dense float64 (160 MB float32).
     # NumPy allocations are traced: a batch, a chunk of CHUNK_BYTES (4 MiB) and the posteriors
     # stay far below a dense copy.
     X = sp.random(10_000, 4_000, density=0.002, format="csr", random_state=0, dtype=np.float64)
     X.data[:] = 1.0
+    y = np.arange(10_000) % 2
+    # Torch imports sympy on the first optimizer step: 60 MB of modules, not of data.
+    DBMClassifier((2, 2), pretrain=False, n_iter=1).fit(bag_of_words(), np.arange(203) % 2)
     tracemalloc.start()
     try:
         dbm = DBM((None, 8, 4), pretrain_n_iter=1, n_iter=1, n_chains=20, k=1, n_mean_field=2,
                   random_state=0, device="cpu", n_jobs=1).fit(X)
         H = dbm.transform(X)
         dbm.score_samples(X, log_z=0.0)
+        clf = DBMClassifier((8, 4), n_iter=1, random_state=0, device="cpu", n_jobs=1)
+        clf.fit(X, y, dbm=dbm).predict_proba(X)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

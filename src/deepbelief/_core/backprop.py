@@ -106,6 +106,12 @@ class Rows:
             return [self.data]
         return (to_tensor(block, self.device) for block in dense_blocks(self.sparse.X))
 
+    def map(self, fn):
+        """``fn`` (a tensor of rows -> one result per row) on all rows, block by block,
+        concatenated: ``fn(rows)`` itself for dense X."""
+        out = [fn(block) for block in self.blocks()]
+        return out[0] if len(out) == 1 else torch.cat(out)
+
 
 def make_optimizer(settings, weights, biases):
     """The torch optimizer ``train`` steps: AdamW or SGD over ``weights`` and ``biases``."""

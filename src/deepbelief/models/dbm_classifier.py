@@ -4,6 +4,7 @@ net whose input is augmented with the DBM's mean-field posteriors, fine-tuned by
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, _fit_context
@@ -161,6 +162,7 @@ n_outputs_, out_activation_
         self.verbose = verbose
 
     _dbm_class = DBM  # what fit trains
+    visible = "bernoulli"  # the DBM's units, not a parameter (FineTunedNet's tags read it)
 
     # ------------------------------------------------------------------ fitting
     def _check_range(self, X):
@@ -192,10 +194,14 @@ n_outputs_, out_activation_
                                      "pretrain_learning_rate and dbm_learning_rate.") from None
 
     def _inputs(self, X):
-        """The net's input: X, then the posteriors q(h_2 | x), ..., q(h_L | x) of the DBM."""
+        """The net's input: X, then the posteriors q(h_2 | x), ..., q(h_L | x) of the DBM; for
+        sparse X a CSR matrix (X's columns stay sparse, the posteriors are stored whole)."""
         if self.dbm_ is None:
             return X
-        return np.hstack([X, *self.dbm_.layer_activations(X)[1:]]).astype(X.dtype, copy=False)
+        parts = [X, *self.dbm_.layer_activations(X)[1:]]
+        if sp.issparse(X):
+            return sp.hstack(parts, format="csr", dtype=X.dtype)
+        return np.hstack(parts).astype(X.dtype, copy=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, dbm=None):
@@ -203,8 +209,9 @@ n_outputs_, out_activation_
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Values in [0, 1].
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Values in [0, 1]. scipy.sparse X is never densified whole: the DBM trains on it a
+            mini-batch at a time, and fine-tuning densifies each mini-batch of the net's input.
         y : array-like of shape (n_samples,)
         dbm : DBM, optional
             A fitted DBM with layers ``(n_features, *hidden_layer_sizes)`` to start from instead
@@ -216,7 +223,7 @@ n_outputs_, out_activation_
         self : DBMClassifier
         """
         with limit_threads(self.n_jobs):
-            X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
+            X, y = validate_data(self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64))
             check_classification_targets(y)
             self._check_range(X)
             self.classes_, y = np.unique(y, return_inverse=True)
@@ -278,26 +285,26 @@ n_outputs_, out_activation_
 
     def _fine_tune(self, Z, y, Z_val, y_val, weights, biases, source, n_features):
         device = weights[0].device
-        data, labels = to_tensor(Z, device), torch.as_tensor(y, device=device)
+        data, labels = ft.Rows(Z, device), torch.as_tensor(y, device=device)
 
         def batch_loss(rows):
-            z = self._forward(data[rows], weights, biases, n_features, source)
+            z = self._forward(data.take(rows), weights, biases, n_features, source)
             return F.cross_entropy(z, labels[rows]), (z.argmax(1) != labels[rows]).sum()
 
         evaluate = None
         if Z_val is not None:
-            val, val_labels = to_tensor(Z_val, device), torch.as_tensor(y_val, device=device)
+            val, val_labels = ft.Rows(Z_val, device), torch.as_tensor(y_val, device=device)
 
             def evaluate():
-                z = self._forward(val, weights, biases, n_features)
-                return (z.argmax(1) != val_labels).float().mean()
+                predicted = val.map(lambda z: self._forward(z, weights, biases, n_features).argmax(1))
+                return (predicted != val_labels).float().mean()
 
         common = dict(evaluate=evaluate, history=self.history_, metric="train_error",
                       name=type(self).__name__, verbose=self.verbose)
         self.stopping_, self.n_iter_ = None, 0
         if self.output_n_iter:
             with torch.no_grad():  # the pretrained features, computed once
-                top = self._hidden(data, weights, biases, n_features)
+                top = data.map(lambda z: self._hidden(z, weights, biases, n_features))
 
             def output_loss(rows):
                 z = ft.layer_forward(ft.dropout(top[rows], self.dropout, source), weights[-1],
@@ -317,13 +324,18 @@ n_outputs_, out_activation_
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
 
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X is densified a block of rows at a time; values outside [0, 1] are clipped.
+
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
         with limit_threads(self.n_jobs):
             check_is_fitted(self)
-            X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float32, np.float64))
             Z = self._inputs(clip_unit_range(X, "bernoulli"))
             device, dtype = resolve_device(self.device), ft.torch_dtype(Z)
             weights = [to_tensor(W, device, dtype) for W in self.coefs_]
@@ -333,14 +345,9 @@ n_outputs_, out_activation_
             return ft.predict_in_batches(forward, Z, device).astype(np.float64)
 
     def predict(self, X):
-        """Most probable class of each row, shape (n_samples,)."""
+        """Most probable class of each row, shape (n_samples,); ``X`` as in ``predict_proba``."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super(FineTunedNet, self).__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        return tags
 
     # ------------------------------------------------------------ model files
     def _get_state(self):
