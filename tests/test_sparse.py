@@ -80,6 +80,33 @@ def test_sparse_values_outside_the_unit_range_are_refused_at_fit(value, match):
         RBM(4, n_iter=1).fit(X)
 
 
+def duplicated(X, part=0.5):
+    """CSR holding every stored value of X as two entries at the same place (part and the rest),
+    as a matrix built by hand from (data, indices, indptr) may."""
+    C = sp.csr_matrix(X)
+    rows = np.repeat(np.arange(C.shape[0]), np.diff(C.indptr))
+    data = np.concatenate([C.data * part, C.data * (1 - part)])
+    order = np.argsort(np.concatenate([rows, rows]), kind="stable")
+    indices = np.concatenate([C.indices, C.indices])[order]
+    return sp.csr_matrix((data[order], indices, np.append(0, np.cumsum(2 * np.diff(C.indptr)))), C.shape)
+
+
+def test_duplicate_sparse_entries_count_as_their_sum():
+    X = bag_of_words()
+    twice = duplicated(X)  # 0.5 + 0.5 at every non-zero
+    assert not twice.has_canonical_format and twice.nnz == 2 * sp.csr_matrix(X).nnz
+    np.testing.assert_array_equal(twice.toarray(), X)
+    settings = dict(n_iter=2, batch_size=20, random_state=0, device="cpu", n_jobs=1)
+    dense, sparse = RBM(8, **settings).fit(X), RBM(8, **settings).fit(twice)
+    np.testing.assert_array_equal(sparse.components_, dense.components_)
+    np.testing.assert_array_equal(sparse.transform(twice), dense.transform(X))
+    assert sparse.log_likelihood(twice, log_z=20.0) == dense.log_likelihood(X, log_z=20.0)
+    with pytest.raises(ValueError, match=r"Values above 1 in data: X has values in \[0, 1.2\]"):
+        RBM(4, n_iter=1).fit(duplicated(X * 0.6, part=0.5) * 2)  # 0.6 + 0.6 at every non-zero
+    wild = duplicated(X * 0.8, part=0.5) * 2.5  # 1.0 + 1.0: clipped to 1 at transform, not each to 1
+    np.testing.assert_allclose(dense.transform(wild), dense.transform(X), rtol=1e-6)
+
+
 def test_sparse_values_outside_the_unit_range_are_clipped_at_transform():
     X = bag_of_words()
     rbm = RBM(4, n_iter=1, random_state=0).fit(X)

@@ -166,11 +166,25 @@ def to_numpy(tensor):
     return tensor.detach().cpu().numpy()
 
 
+def summed(X):
+    """scipy.sparse ``X`` as CSR or CSC whose stored values are the matrix's values.
+
+    A CSR matrix built by hand may store one position twice (0.6 and 0.6 make 1.2 when
+    densified): such duplicates are summed here, in a copy, so checks that read the stored
+    values see what the model will get.
+    """
+    X = X if X.format in ("csr", "csc") else X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
 def value_range(X):
     """(min, max) of a dense array, or of a scipy.sparse one (its stored values and its zeros)."""
     if not sp.issparse(X):
         return float(np.min(X)), float(np.max(X))
-    X = X if X.format in ("csr", "csc") else X.tocsr()
+    X = summed(X)
     lows, highs = [], []
     if X.data.size:
         lows.append(X.data.min())
@@ -209,7 +223,7 @@ def clip_unit_range(X, kind):
     if low >= 0.0 and high <= 1.0:
         return X
     if sp.issparse(X):
-        X = X.tocsr(copy=True)
+        X = summed(X).tocsr(copy=True)
         np.clip(X.data, 0.0, 1.0, out=X.data)
         return X
     return np.clip(X, 0.0, 1.0)

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import torch
 
 from . import rbm_math as m
-from .backend import to_tensor
+from .backend import summed, to_tensor
 from .cd_int8 import quantize_units
 
 # Rows per chunk for the streamed checks and column means: this many bytes of float64.
@@ -66,7 +66,7 @@ class SparseRows(RowStream):
     densified a batch or a chunk at a time."""
 
     def __init__(self, X):
-        self.X = X.tocsr() if X.format != "csr" else X
+        self.X = summed(X).tocsr()
         self.shape = X.shape
 
     def rows(self, index, device):

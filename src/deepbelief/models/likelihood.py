@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._core import ais
-from .._core.backend import make_generator, resolve_device
+from .._core.backend import make_generator, resolve_device, summed
 from .._core.batches import column_mean, dense_blocks
 from .._core.progress import progress
 
@@ -28,7 +28,7 @@ def _rbm_tensors(rbm, device, dtype=torch.float32):
 
 def _data(X, n_features, what="X"):
     """``X`` as a float64 array, or scipy.sparse ``X`` as float64 CSR, of shape checked."""
-    X = X.tocsr().astype(np.float64, copy=False) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    X = summed(X).tocsr().astype(np.float64, copy=False) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != n_features:
         raise ValueError(
             f"{what} must have shape (n_samples, {n_features}) like the model's training data, "
