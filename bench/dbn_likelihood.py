@@ -20,7 +20,7 @@ warm_start=True)`` and ``fit``, so one bottom RBM serves every top-RBM experimen
         [--upper-init random|transpose] [--n-betas N] [--ais-check] [--save-dbn FILE]
         [--load-dbn FILE] [--out result.json]
 
-Measured results: ``notes/issue-22-sampling.md`` (the bound investigation).
+Measured results: ``docs/benchmarks.md``, "A DBN's variational bound" (with the investigation).
 """
 
 import argparse

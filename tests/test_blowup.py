@@ -69,7 +69,7 @@ def test_a_dbn_stops_too(digits):
     {"learning_rate": 0.5, "momentum": (0.5, 0.9)},
 ])
 def test_real_training_never_trips_it(digits, params):
-    """Checked after every epoch (longer runs, MNIST and the demo: notes/issue-23.md)."""
+    """Checked after every epoch (longer runs and MNIST: docs/benchmarks.md)."""
     largest = []
     rbm = RBM(64, n_iter=10, random_state=0, **params)
     rbm.fit(digits, callback=lambda r, e: largest.append(np.abs(r.components_).max()))

@@ -6,7 +6,8 @@ the plain mean image, all without a NaN. Two signs together tell that apart from
 is merely young (whose reconstructions are about the mean image too) or small data (whose
 error jumps about): weights beyond ``WEIGHT_LIMIT``, where one pixel alone saturates a unit,
 and a reconstruction error above the error of always predicting each pixel's mean. Real
-training stays far inside both (``notes/issue-23.md`` has the figures).
+training stays far inside both (docs/benchmarks.md, "How far real training stays from the
+blow-up check", has the figures).
 """
 
 import numpy as np

@@ -129,7 +129,7 @@ def sample_quality(samples, threshold=0.9, min_fraction=0.01):
     gives each sample probabilities p(y | x) for y = 0-9 and "not a digit".
 
     How to read it (reference values for 100 images, ``bench/make_digit_scorer.py`` and
-    ``bench/sample_quality.py``; see ``notes/issue-22-sampling.md`` for the full table):
+    ``bench/sample_quality.py``; the full table is in docs/benchmarks.md, "Sample quality"):
 
     - ``mean_confidence``, the mean top digit probability: real test digits 0.98 (95% of them
       at 0.9 or more); uniform noise, random 0/1 pixels and the mean image 0.00; blends of two
