@@ -352,15 +352,14 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
             val_data, val_labels = ft.Rows(X_val, device), torch.as_tensor(y_val, device=device)
 
             def evaluate():
-                predicted = [logits(features(x, False)).argmax(1) for x in val_data.blocks()]
-                return (torch.cat(predicted) != val_labels).float().mean()
+                predicted = val_data.map(lambda x: logits(features(x, False)).argmax(1))
+                return (predicted != val_labels).float().mean()
 
         common = dict(evaluate=evaluate, history=self.history_, metric="train_error",
                       name=type(self).__name__, verbose=self.verbose)
         if output_n_iter:
             with torch.no_grad():  # (n_samples, last hidden size), computed once
-                tops = [features(x, False) for x in data.blocks()]
-                top = tops[0] if len(tops) == 1 else torch.cat(tops)
+                top = data.map(lambda x: features(x, False))
             self.stopping_ = ft.train(
                 [weights[-1]], [biases[-1]],
                 lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, source), rows),

@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -261,8 +260,8 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         self.n_features_in_ = X.shape[1]
         # Until joint training records them: the data's and its posteriors' means (some rows).
         rows = X[:10_000]
-        means = [column_mean(rows) if sp.issparse(rows) else np.mean(rows, axis=0, dtype=np.float64)]
-        means += [np.mean(q, axis=0, dtype=np.float64) for q in self.layer_activations(rows)]
+        means = [column_mean(rows),
+                 *(np.mean(q, axis=0, dtype=np.float64) for q in self.layer_activations(rows))]
         self.layer_means_ = [m.astype(np.float32) for m in means]
         self._velocity = self._chains = None
         self.history_ = {"epoch": [], "reconstruction_error": [], "time": [], "learning_rate": [],
