@@ -53,6 +53,9 @@ def parse_args(argv=None):
     p.add_argument("--weight-decay", type=float, default=2e-4)
     p.add_argument("--k", type=int, default=5, help="Gibbs sweeps of the chains per update")
     p.add_argument("--mean-field", type=int, default=10, help="mean-field steps in training")
+    p.add_argument("--sample-input", action="store_true",
+                   help="train on the grey images, binarized afresh in every mini-batch "
+                        "(DBM.sample_input) instead of the fixed binarization")
     p.add_argument("--eval-mean-field", type=int, default=30, help="mean-field steps in the bound")
     p.add_argument("--n-betas", type=int, default=None, help="AIS betas (default 14,501)")
     p.add_argument("--n-runs", type=int, default=100, help="AIS runs")
@@ -102,7 +105,8 @@ def train_dbm(X, args, save_dir):
     dbm = DBM((None, *args.layers), pretrain_n_iter=args.pretrain_epochs,
               pretrain_learning_rate=args.pretrain_learning_rate, n_iter=args.epochs,
               learning_rate=args.learning_rate, weight_decay=args.weight_decay, k=args.k,
-              n_mean_field=args.mean_field, random_state=args.seed, device=args.device,
+              n_mean_field=args.mean_field, sample_input=args.sample_input,
+              random_state=args.seed, device=args.device,
               precision=args.precision, verbose=args.verbose)
     if args.pretrained:  # its weights, with fresh chains, momentum and schedule
         start = load(args.pretrained)
@@ -199,10 +203,12 @@ def main(argv=None):
         dbm, seconds = load(args.load), None
         print(f"DBM {dbm.layer_sizes_} loaded from {args.load} ({dbm.n_iter_} joint epochs)")
     else:
-        print(f"DBM 784-{args.layers[0]}-{args.layers[1]} on {len(X)} binarized images: "
+        how = "grey images binarized per batch" if args.sample_input else "binarized images"
+        print(f"DBM 784-{args.layers[0]}-{args.layers[1]} on {len(X)} {how}: "
               f"pretraining {args.pretrain_epochs} epochs per RBM, joint {args.epochs} epochs",
               flush=True)
-        dbm, seconds = train_dbm(X, args, save_dir)
+        grey = mnist.X_train[: args.train_size]
+        dbm, seconds = train_dbm(grey if args.sample_input else X, args, save_dir)
     pretrain_seconds = sum(sum(h["time"]) for h in dbm.pretrain_history_)
     result["dbm"] = {"model_file": args.load, "train_time_s": seconds,
                      "pretrain_time_s": pretrain_seconds, "joint_epochs": dbm.n_iter_,

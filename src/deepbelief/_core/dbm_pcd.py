@@ -11,7 +11,8 @@ from .cd import Statistics, Workspace, _float32
 
 
 # -------------------------------------------------------------------------------- pretraining
-def scaled_contrastive_divergence(v0, W, b, c, up, down, k, source, work=None):
+def scaled_contrastive_divergence(v0, W, b, c, up, down, k, source, work=None,
+                                  sample_input=False):
     """CD-k of an RBM whose hidden units take ``up`` times their input ``W v`` and whose
     visible units take ``down`` times theirs ``W^T h``: the RBMs a DBM is pretrained from.
 
@@ -19,6 +20,7 @@ def scaled_contrastive_divergence(v0, W, b, c, up, down, k, source, work=None):
     input from above), ``down=2`` the hidden one (the top RBM), both for the RBMs between.
     The gradient is the plain one of the statistics, with the same buffers and return values
     as ``cd.contrastive_divergence`` (CD, no persistent chains; Bernoulli units).
+    ``sample_input`` replaces ``v0`` by 0/1 draws with P(1) = v0 first (DBM.sample_input).
     """
     n = v0.shape[0]
     if work is None:
@@ -27,6 +29,8 @@ def scaled_contrastive_divergence(v0, W, b, c, up, down, k, source, work=None):
     if v0.data_ptr() != B.data_ptr():
         B[:n] = v0
     v0 = B[:n]
+    if sample_input:
+        source.bernoulli(v0, out=v0)
     h_mean = torch.sigmoid_(torch.addmm(c, v0, W.T, alpha=up, out=A[:n]))  # (B, H)
     h = source.bernoulli(h_mean, out=work.h0[:n])
     v1_mean = torch.sigmoid_(torch.addmm(b, h, W, alpha=down, out=work.v1_mean[:n]))

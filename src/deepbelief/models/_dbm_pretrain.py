@@ -28,6 +28,7 @@ class _ScaledRBM(RBM):
 
     up = 1.0
     down = 1.0
+    sample_input = False
 
     def _validate_X(self, X, reset=False, fitting=False):
         # The DBM has checked its data; the RBMs above get probabilities from the ones below.
@@ -39,7 +40,7 @@ class _ScaledRBM(RBM):
         if dtype is not None:
             params = _shadow(params, dtype)
         return scaled_contrastive_divergence(v0, *params, self.up, self.down, self.k, source,
-                                             work=work)
+                                             work=work, sample_input=self.sample_input)
 
     def scaled_transform(self, X):
         """E[h | v] with the doubled input: what the RBM above is trained on (sparse X a
@@ -64,6 +65,7 @@ def pretrain(dbm, X, sizes, settings, seeds):
                          random_state=seed, device=dbm.device, precision=dbm.precision,
                          n_jobs=None, verbose=dbm.verbose, **setting)
         rbm.up, rbm.down = up, down
+        rbm.sample_input = dbm.sample_input and i == 0
         if dbm.verbose >= 2:
             print(f"[DBM] pretraining RBM {i + 1}/{n_rbms}: {sizes[i]} -> {sizes[i + 1]} "
                   f"(input x{up:g} up, x{down:g} down)")

@@ -84,6 +84,11 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
     n_mean_field : int, default=10
         Mean-field steps per posterior, in training and in ``transform`` and the scores; each
         step updates the odd hidden layers, then the even ones.
+    sample_input : bool, default=False
+        Replace every mini-batch by 0/1 draws (each value the probability of a 1), fresh each
+        time the batch is used, in the bottom RBM's pretraining and in joint training: grey
+        images train the model as endlessly re-binarized copies would, as in Salakhutdinov's
+        DBM code. A regulariser against overfitting on grey data; 0/1 data is unchanged.
     warm_start : bool, default=False
         If True, ``fit`` on a fitted model continues joint training (weights, momentum, chains)
         until ``n_iter`` epochs in total, without pretraining again.
@@ -149,6 +154,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         "n_chains": [Interval(Integral, 1, None, closed="left")],
         "k": [Interval(Integral, 1, None, closed="left")],
         "n_mean_field": [Interval(Integral, 1, None, closed="left")],
+        "sample_input": ["boolean"],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
@@ -175,6 +181,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         n_chains=100,
         k=5,
         n_mean_field=10,
+        sample_input=False,
         warm_start=False,
         random_state=None,
         device="auto",
@@ -197,6 +204,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         self.n_chains = n_chains
         self.k = k
         self.n_mean_field = n_mean_field
+        self.sample_input = sample_input
         self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
