@@ -196,3 +196,36 @@ def test_bfloat16_training_keeps_float32_weights(data):
     dbm = DBM((None, 8, 6), **{**FAST, "precision": "bfloat16"}).fit(X)
     assert all(W.dtype == np.float32 for W in dbm.weights_)
     assert np.isfinite(dbm.score_samples(X)).all()
+
+
+@pytest.mark.parametrize("sample_input", [True, False])
+def test_sample_input_trains_on_fresh_binary_draws_of_grey_data(monkeypatch, sample_input):
+    from deepbelief._core import dbm_pcd
+    from deepbelief.models import _dbm_pretrain
+
+    grey = np.tile(np.linspace(0.1, 0.9, 12), (200, 1))  # every row the same grey levels
+    batches, flags = [], []
+    statistics, scaled_cd = dbm_pcd.pcd_statistics, _dbm_pretrain.scaled_contrastive_divergence
+
+    def spy_statistics(v, *args):
+        batches.append(v.clone())
+        return statistics(v, *args)
+
+    def spy_scaled_cd(*args, sample_input, **kwargs):
+        flags.append(sample_input)
+        return scaled_cd(*args, sample_input=sample_input, **kwargs)
+
+    monkeypatch.setattr(dbm_pcd, "pcd_statistics", spy_statistics)
+    monkeypatch.setattr(_dbm_pretrain, "scaled_contrastive_divergence", spy_scaled_cd)
+    dbm = DBM((None, 8, 6), **{**FAST, "precision": "float32"}, sample_input=sample_input).fit(grey)
+    V = torch.cat(batches).double()
+    assert len(V) == 3 * 200 and dbm.get_params()["sample_input"] is sample_input
+    # the bottom RBM's pretraining samples its input (30 updates), the top one's never does
+    assert flags == [sample_input] * 30 + [False] * 30
+    if sample_input:
+        assert set(torch.unique(V).tolist()) == {0.0, 1.0}
+        # 600 draws per pixel: 4 standard errors are under 0.082
+        np.testing.assert_allclose(V.mean(0).numpy(), grey[0], atol=0.082)
+        assert not torch.equal(batches[0], batches[10])  # drawn afresh for every batch
+    else:
+        np.testing.assert_allclose(V.numpy(), np.tile(grey[0], (600, 1)), rtol=1e-6)

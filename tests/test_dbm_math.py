@@ -234,3 +234,21 @@ def test_scaled_cd_doubles_the_input_it_is_asked_to():
     torch.testing.assert_close(-stats.A[8:], torch.sigmoid(2 * v1 @ W.T + c))
     assert dbm_pcd.pretraining_scales(2) == [(2.0, 1.0), (1.0, 2.0)]
     assert dbm_pcd.pretraining_scales(3) == [(2.0, 1.0), (2.0, 2.0), (1.0, 2.0)]
+
+
+def test_scaled_cd_samples_its_input_when_asked():
+    g = torch.Generator().manual_seed(2)
+    W, b, c = 0.3 * torch.randn(6, 9, generator=g), torch.randn(9, generator=g), torch.randn(6, generator=g)
+    p = torch.linspace(0.0, 1.0, 9).expand(4000, 9).contiguous()
+    stats, _, _ = dbm_pcd.scaled_contrastive_divergence(p, W, b, c, 2.0, 1.0, 1, RandomSource(0, "cpu"),
+                                                        sample_input=True)
+    v = stats.B[:4000]
+    assert set(torch.unique(v).tolist()) == {0.0, 1.0}
+    # P(1) is the grey value: 4,000 draws per column, so 4 standard errors are under 0.032
+    torch.testing.assert_close(v.mean(0), p[0], rtol=0, atol=0.032)
+    torch.testing.assert_close(stats.A[:4000], torch.sigmoid(2 * v @ W.T + c))  # it sees the draws
+    assert torch.equal(p, torch.linspace(0.0, 1.0, 9).expand(4000, 9))  # the caller's rows stay
+    binary = (p > 0.5).float()
+    stats, _, _ = dbm_pcd.scaled_contrastive_divergence(binary, W, b, c, 2.0, 1.0, 1,
+                                                        RandomSource(0, "cpu"), sample_input=True)
+    assert torch.equal(stats.B[:4000], binary)
