@@ -5,33 +5,25 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
-from .._core.batches import LiftedRows, as_stream, check_stream, is_streamed
-from .._core.precision import RBM_PRECISIONS, check_int8
+from .._core.batches import as_stream, check_stream, is_streamed
+from .._core.precision import RBM_PRECISIONS
 from .._core.rbm_math import UNIT_TYPES
-from .._core.sampled_rows import SampledRows
 from . import likelihood
-from ._layers import expand_per_layer, layer_sizes
+from ._dbn_training import DBNTrainingMixin
+from ._layers import layer_sizes
 from ._sampling import DBNSamplingMixin
-from ._stacking import UPPER_INITS, fit_turned_over, kept_rbms
+from ._stacking import UPPER_INITS
 from .modelfile import SaveLoadMixin, register
 from .rbm import RBM
 
-# Step sizes of the "auto" learning rate (Hinton 2010, section 13.2; Hinton & Salakhutdinov 2006):
-# Gaussian units have unbounded activations and need a rate about 100 times smaller.
-AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.001}
-
-# Settings that may be given per RBM (a list with one entry per RBM) or once for all.
-PER_LAYER = ("hidden", "learning_rate", "n_iter", "momentum", "weight_decay", "method", "k",
-             "learning_rate_decay")
-
 
 @register
-class DBN(DBNSamplingMixin, ClassNamePrefixFeaturesOutMixin, SaveLoadMixin, TransformerMixin, BaseEstimator):
+class DBN(DBNTrainingMixin, DBNSamplingMixin, ClassNamePrefixFeaturesOutMixin, SaveLoadMixin,
+          TransformerMixin, BaseEstimator):
     """Deep Belief Network: RBMs stacked and trained greedily, layer by layer.
 
     RBM ``i`` is trained on E[h | v] of RBM ``i - 1`` applied to the data (Hinton, Osindero & Teh
@@ -207,46 +199,6 @@ class DBN(DBNSamplingMixin, ClassNamePrefixFeaturesOutMixin, SaveLoadMixin, Tran
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
-    def _make_rbms(self, sizes):
-        """Unfitted RBMs with the per-layer settings expanded, each seeded from one generator,
-        and a seed per RBM for the states drawn from its hidden means (``propagate="sample"``)."""
-        n_rbms = len(sizes) - 1
-        settings = {name: expand_per_layer(name, getattr(self, name), n_rbms) for name in PER_LAYER}
-        if any(h not in UNIT_TYPES for h in settings["hidden"]):
-            raise ValueError(f"hidden must be 'bernoulli', 'gaussian' or a list of them, "
-                             f"got {self.hidden!r}.")
-        rng = check_random_state(self.random_state)
-        rbms = []
-        visible = self.visible
-        for i in range(n_rbms):
-            hidden = settings["hidden"][i]
-            learning_rate = settings["learning_rate"][i]
-            if isinstance(learning_rate, str) and learning_rate == "auto":
-                learning_rate = min(AUTO_LEARNING_RATE[visible], AUTO_LEARNING_RATE[hidden])
-            rbms.append(
-                RBM(
-                    sizes[i + 1],
-                    visible=visible,
-                    hidden=hidden,
-                    method=settings["method"][i],
-                    k=settings["k"][i],
-                    learning_rate=learning_rate,
-                    batch_size=self.batch_size,
-                    n_iter=settings["n_iter"][i],
-                    momentum=settings["momentum"][i],
-                    weight_decay=settings["weight_decay"][i],
-                    penalty=self.penalty,
-                    learning_rate_decay=settings["learning_rate_decay"][i],
-                    random_state=int(rng.randint(np.iinfo(np.int32).max)),
-                    device=self.device,
-                    precision=self.precision,
-                    n_jobs=self.n_jobs,
-                    verbose=self.verbose,
-                )
-            )
-            visible = hidden
-        return rbms, [int(rng.randint(np.iinfo(np.int32).max)) for _ in rbms]
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, callback=None):
         """Train the RBMs bottom-up, each on the hidden means (or states) of the one below.
@@ -283,35 +235,7 @@ class DBN(DBNSamplingMixin, ClassNamePrefixFeaturesOutMixin, SaveLoadMixin, Tran
             X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
             self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
             check_unit_range(X, self.visible)
-        rbms, seeds = self._make_rbms(self.layer_sizes_)
-        check_int8(self.precision, [u for r in rbms for u in (r.visible, r.hidden)], self.layer_sizes_)
-        fitted = self.warm_start and hasattr(self, "rbms_")
-        kept = kept_rbms(self.rbms_, rbms, self.layer_sizes_) if fitted else 0
-        if kept:
-            rbms[:kept] = self.rbms_[:kept]
-        self.rbms_, self.history_ = [], []
-        H = X  # what RBM i trains on: the data, then means or states of the layer below
-        for i, rbm in enumerate(rbms):
-            self.rbms_.append(rbm)
-            if i >= kept:
-                if self.verbose >= 2:
-                    print(f"[DBN] RBM {i + 1}/{len(rbms)}: {rbm.visible} {H.shape[1]} -> "
-                          f"{rbm.hidden} {rbm.n_components}, learning_rate={rbm.learning_rate:g}")
-                rbm_callback = None
-                if callback is not None:
-                    rbm_callback = lambda _, epoch, i=i: callback(self, i, epoch)  # noqa: E731
-                if i and self.upper_init == "transpose":
-                    fit_turned_over(rbm, rbms[i - 1], H, callback=rbm_callback)
-                else:
-                    rbm.fit(H, callback=rbm_callback)
-            self.history_.append(rbm.history_)
-            if i + 1 < len(rbms):
-                if is_streamed(H) and not sp.issparse(H):
-                    H = LiftedRows(H, rbm.components_, rbm.intercept_hidden_, rbm.hidden)
-                else:
-                    H = rbm.transform(H)
-                if self.propagate == "sample":
-                    H = SampledRows(H, rbm.hidden, seeds[i])
+        self._fit_stack(X, callback)
         return self
 
     # ------------------------------------------------------------- inference
