@@ -66,6 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--classifier-learning-rate", type=float, default=0.5)
     p.add_argument("--classifier-decay", type=float, default=0.96,
                    help="fine-tuning learning rate multiplied by this after every epoch")
+    p.add_argument("--classifier-dropout", type=float, default=0.25, help="hidden-unit dropout")
+    p.add_argument("--classifier-input-dropout", type=float, default=0.1)
     p.add_argument("--classifier-pretrain-epochs", type=int, default=20,
                    help="epochs of each RBM of the DBN classifier")
     p.add_argument("--skip-likelihood", action="store_true", help="no AIS (e.g. with --load)")
@@ -163,8 +165,9 @@ def compare_classifiers(dbm, mnist, args, save_dir):
     """DBMClassifier from ``dbm`` against DBNClassifier of the same sizes, same fine-tuning."""
     X, y = mnist.X_train[: args.train_size], mnist.y_train[: args.train_size]
     tuning = dict(solver="sgd", learning_rate=args.classifier_learning_rate,
-                  learning_rate_decay=args.classifier_decay, momentum=0.9, dropout=0.25,
-                  input_dropout=0.1, n_iter=args.classifier_epochs, output_n_iter=1,
+                  learning_rate_decay=args.classifier_decay, momentum=0.9,
+                  dropout=args.classifier_dropout, input_dropout=args.classifier_input_dropout,
+                  n_iter=args.classifier_epochs, output_n_iter=1,
                   batch_size=100, random_state=args.seed, device=args.device,
                   precision=args.precision, verbose=args.verbose)
     models = {
