@@ -6,15 +6,19 @@ test image; 0.95% test error for the DBM-initialised classifier.
 
 Data: MNIST's 60,000 / 10,000 split binarized stochastically once with a fixed seed (pixel = 1
 with probability intensity, numpy RandomState(--binarize-seed), training set first, then test),
-as ``bench/rbm_likelihood.py`` does. The DBM trains on the binary images; the classifiers on
-the grey ones (``--classifier``).
+as ``bench/rbm_likelihood.py`` does. The DBM trains on the grey training images, which it
+binarizes afresh in every mini-batch (``DBM.sample_input``, its default), or with
+``--fixed-binarization`` on that one binarization; the bounds are always of the fixed binary
+images (test, and the first 10,000 training images). The classifiers train on the grey images
+(``--classifier``).
 
 Likelihood: log Z by AIS on the even layers (v, h2) with h1 summed out, the standard schedule
 shape (``--n-betas``, default 14,501), 100 runs, base rate from the first 10,000 training images
 and their mean-field posteriors; the bound is the mean over the test images of
 E_q[-E] + H(q) - log Z with ``--eval-mean-field`` steps of mean field, given with the band of
 log Z's +-3 sigma. The other side in the same run: a 784-500 RBM trained with the recipe of
-``rbm_likelihood.py`` (PCD-1, lr 0.05 linear to 0, weight decay 2e-4) for ``--rbm-epochs``,
+``rbm_likelihood.py`` (PCD-1, lr 0.05 linear to 0, weight decay 2e-4; on the fixed binary
+images, as RBM has no per-batch binarization) for ``--rbm-epochs``,
 scored with the same AIS settings (``--rbm-epochs 0`` skips it).
 
 Classifier (``--classifier``): ``DBMClassifier`` started from the DBM trained here (its input
@@ -24,8 +28,9 @@ the same settings, both on the grey images, test error on the 10,000 test images
 Models go to ``--save-dir`` (outside the repository), with snapshots during joint training
 (``--snapshots``), so ``--load FILE`` re-evaluates one without training.
 
-    python bench/dbm_mnist.py [--quick] [--train-size N] [--pretrain-epochs 50] [--epochs 100]
-        [--learning-rate 0.005] [--n-betas N] [--rbm-epochs 100] [--classifier]
+    python bench/dbm_mnist.py [--quick] [--train-size N] [--pretrain-epochs 50|auto]
+        [--epochs 100|auto] [--fixed-binarization] [--learning-rate 0.005] [--n-betas N]
+        [--rbm-epochs 100] [--classifier]
         [--save-dir DIR] [--snapshots 10,50] [--load FILE] [--pretrained FILE] [--out result.json]
 """
 
@@ -43,19 +48,26 @@ from rbm_likelihood import binarize
 PAPER = {"dbm_784_500_1000_bound": -84.62, "dbm_classifier_test_error": 0.0095}
 
 
+def epochs(text):
+    return text if text == "auto" else int(text)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--layers", type=int, nargs=2, default=[500, 1000])
-    p.add_argument("--pretrain-epochs", type=int, default=50, help="epochs of each RBM")
+    p.add_argument("--pretrain-epochs", type=epochs, default=50,
+                   help="epochs of each RBM ('auto': DBM's default)")
     p.add_argument("--pretrain-learning-rate", type=float, default=0.05)
-    p.add_argument("--epochs", type=int, default=100, help="joint-training epochs")
+    p.add_argument("--epochs", type=epochs, default=100,
+                   help="joint-training epochs ('auto': DBM's default)")
     p.add_argument("--learning-rate", type=float, default=0.005)
     p.add_argument("--weight-decay", type=float, default=2e-4)
     p.add_argument("--k", type=int, default=5, help="Gibbs sweeps of the chains per update")
     p.add_argument("--mean-field", type=int, default=10, help="mean-field steps in training")
-    p.add_argument("--sample-input", action="store_true",
-                   help="train on the grey images, binarized afresh in every mini-batch "
-                        "(DBM.sample_input) instead of the fixed binarization")
+    p.add_argument("--fixed-binarization", action="store_true",
+                   help="train on the one fixed binarization of the training images (the "
+                        "recipe before DBM.sample_input) instead of the grey images, which "
+                        "DBM binarizes afresh in every mini-batch")
     p.add_argument("--eval-mean-field", type=int, default=30, help="mean-field steps in the bound")
     p.add_argument("--n-betas", type=int, default=None, help="AIS betas (default 14,501)")
     p.add_argument("--n-runs", type=int, default=100, help="AIS runs")
@@ -107,7 +119,7 @@ def train_dbm(X, args, save_dir):
     dbm = DBM((None, *args.layers), pretrain_n_iter=args.pretrain_epochs,
               pretrain_learning_rate=args.pretrain_learning_rate, n_iter=args.epochs,
               learning_rate=args.learning_rate, weight_decay=args.weight_decay, k=args.k,
-              n_mean_field=args.mean_field, sample_input=args.sample_input,
+              n_mean_field=args.mean_field,
               random_state=args.seed, device=args.device,
               precision=args.precision, verbose=args.verbose)
     if args.pretrained:  # its weights, with fresh chains, momentum and schedule
@@ -206,14 +218,16 @@ def main(argv=None):
         dbm, seconds = load(args.load), None
         print(f"DBM {dbm.layer_sizes_} loaded from {args.load} ({dbm.n_iter_} joint epochs)")
     else:
-        how = "grey images binarized per batch" if args.sample_input else "binarized images"
+        how = "binarized images" if args.fixed_binarization else "grey images binarized per batch"
         print(f"DBM 784-{args.layers[0]}-{args.layers[1]} on {len(X)} {how}: "
               f"pretraining {args.pretrain_epochs} epochs per RBM, joint {args.epochs} epochs",
               flush=True)
         grey = mnist.X_train[: args.train_size]
-        dbm, seconds = train_dbm(grey if args.sample_input else X, args, save_dir)
+        dbm, seconds = train_dbm(X if args.fixed_binarization else grey, args, save_dir)
     pretrain_seconds = sum(sum(h["time"]) for h in dbm.pretrain_history_)
-    result["dbm"] = {"model_file": args.load, "train_time_s": seconds,
+    result["dbm"] = {"model_file": args.load, "train_time_s": seconds, "training_data": None
+                     if args.load else "fixed binarization" if args.fixed_binarization
+                     else "grey, binarized per batch",
                      "pretrain_time_s": pretrain_seconds, "joint_epochs": dbm.n_iter_,
                      "joint_time_s": sum(dbm.history_["time"]), "params": {
                          k: v for k, v in dbm.get_params().items() if k != "verbose"}}

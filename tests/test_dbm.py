@@ -204,6 +204,7 @@ def test_sample_input_trains_on_fresh_binary_draws_of_grey_data(monkeypatch, sam
     from deepbelief.models import _dbm_pretrain
 
     grey = np.tile(np.linspace(0.1, 0.9, 12), (200, 1))  # every row the same grey levels
+    assert DBM().get_params()["sample_input"] is True  # the default
     batches, flags = [], []
     statistics, scaled_cd = dbm_pcd.pcd_statistics, _dbm_pretrain.scaled_contrastive_divergence
 
@@ -229,3 +230,27 @@ def test_sample_input_trains_on_fresh_binary_draws_of_grey_data(monkeypatch, sam
         assert not torch.equal(batches[0], batches[10])  # drawn afresh for every batch
     else:
         np.testing.assert_allclose(V.numpy(), np.tile(grey[0], (600, 1)), rtol=1e-6)
+
+
+def test_binary_data_trains_exactly_as_without_sample_input(data):
+    X, _ = data  # 0/1: nothing to draw, so the default trains bit for bit as sample_input=False
+    drawn, plain = (DBM((None, 8, 6), **FAST, sample_input=s).fit(X) for s in (True, False))
+    for a, b in zip(drawn.weights_ + drawn.biases_, plain.weights_ + plain.biases_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_is_binary_reads_dense_memmapped_and_sparse_data(tmp_path):
+    import scipy.sparse as sp
+
+    from deepbelief._core.backend import is_binary
+
+    X = (np.random.RandomState(0).rand(25, 4) > 0.5).astype(np.float32)
+    assert is_binary(X) and is_binary(X, block=7) and is_binary(sp.csr_matrix(X))
+    grey = X.copy()
+    grey[24, 3] = 0.5  # in the last block of 7 rows
+    assert not is_binary(grey, block=7) and not is_binary(sp.csr_matrix(grey))
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="w+", shape=grey.shape)
+    mm[:] = grey
+    assert not is_binary(mm, block=7)
+    twice = sp.csr_matrix((np.array([0.5, 0.5]), np.array([1, 1]), np.array([0, 2, 2])), shape=(2, 3))
+    assert not twice.has_canonical_format and is_binary(twice)  # duplicates sum to 1

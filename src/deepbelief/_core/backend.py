@@ -195,6 +195,15 @@ def value_range(X):
     return float(min(lows)), float(max(highs))
 
 
+def is_binary(X, block=10_000):
+    """Whether every value of ``X`` is 0 or 1: a dense array (read ``block`` rows at a time, so
+    a memmap is never loaded whole; grey data stops at its first block) or scipy.sparse."""
+    if sp.issparse(X):
+        return bool(np.isin(summed(X).data, (0.0, 1.0)).all())
+    return all(np.isin(X[start : start + block], (0.0, 1.0)).all()
+               for start in range(0, X.shape[0], block))
+
+
 def check_unit_range(X, kind, what="X"):
     """Bernoulli units hold probabilities: refuse values outside [0, 1] with a fix in the message."""
     if kind != "bernoulli":

@@ -65,7 +65,7 @@ def pretrain(dbm, X, sizes, settings, seeds):
                          random_state=seed, device=dbm.device, precision=dbm.precision,
                          n_jobs=None, verbose=dbm.verbose, **setting)
         rbm.up, rbm.down = up, down
-        rbm.sample_input = dbm.sample_input and i == 0
+        rbm.sample_input = getattr(dbm, "_sample_batches", False) and i == 0
         if dbm.verbose >= 2:
             print(f"[DBM] pretraining RBM {i + 1}/{n_rbms}: {sizes[i]} -> {sizes[i + 1]} "
                   f"(input x{up:g} up, x{down:g} down)")

@@ -59,7 +59,7 @@ class DBMTrainingMixin:
                 for i in range(n_batches):
                     index = order[i * batch_size : (i + 1) * batch_size]
                     v = take(index, batch[: len(index)])
-                    if self.sample_input:
+                    if self._sample_batches:
                         source.bernoulli(v, out=v)
                     data, model = dbm_pcd.pcd_statistics(
                         v, chains, low_w, low_b, self.n_mean_field, self.k, source

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import dbm_math as dm
-from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
+from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range, is_binary
 from .._core.batches import column_mean
 from .._core.budget import resolve_n_iter
 from .._core.cd import check_momentum
@@ -84,11 +84,13 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
     n_mean_field : int, default=10
         Mean-field steps per posterior, in training and in ``transform`` and the scores; each
         step updates the odd hidden layers, then the even ones.
-    sample_input : bool, default=False
-        Replace every mini-batch by 0/1 draws (each value the probability of a 1), fresh each
-        time the batch is used, in the bottom RBM's pretraining and in joint training: grey
-        images train the model as endlessly re-binarized copies would, as in Salakhutdinov's
-        DBM code. A regulariser against overfitting on grey data; 0/1 data is unchanged.
+    sample_input : bool, default=True
+        Grey data (values strictly between 0 and 1) is read as probabilities: every mini-batch
+        is replaced by 0/1 draws, fresh each time it is used, in the bottom RBM's pretraining
+        and in joint training, as in Salakhutdinov's DBM code. The model then sees a new
+        binarization every epoch instead of one fixed one, which keeps it from overfitting.
+        False uses the grey values as they are. 0/1 data (checked once per ``fit``) is used as
+        it is either way, so it trains exactly as with False.
     warm_start : bool, default=False
         If True, ``fit`` on a fitted model continues joint training (weights, momentum, chains)
         until ``n_iter`` epochs in total, without pretraining again.
@@ -181,7 +183,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         n_chains=100,
         k=5,
         n_mean_field=10,
-        sample_input=False,
+        sample_input=True,
         warm_start=False,
         random_state=None,
         device="auto",
@@ -235,6 +237,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         check_momentum(self.momentum)
         resume = self.warm_start and hasattr(self, "weights_")
         X = self._validate_X(X, reset=not resume, fitting=True)
+        self._sample_batches = self.sample_input and not is_binary(X)
         with limit_threads(self.n_jobs):
             if not resume:
                 self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
