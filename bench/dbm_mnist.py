@@ -7,8 +7,9 @@ test image; 0.95% test error for the DBM-initialised classifier.
 Data: MNIST's 60,000 / 10,000 split binarized stochastically once with a fixed seed (pixel = 1
 with probability intensity, numpy RandomState(--binarize-seed), training set first, then test),
 as ``bench/rbm_likelihood.py`` does. The DBM trains on the grey training images, which it
-binarizes afresh in every mini-batch (``DBM.sample_input``, its default), or with
-``--fixed-binarization`` on that one binarization; the bounds are always of the fixed binary
+binarizes afresh in every mini-batch (``DBM.sample_input``, its default; ``--train-on
+resampled``), or on that one binarization (``--train-on fixed``), or on the grey values as
+they are (``--train-on grey``, ``sample_input=False``); the bounds are always of the fixed binary
 images (test, and the first 10,000 training images). The classifiers train on the grey images
 (``--classifier``).
 
@@ -29,7 +30,7 @@ Models go to ``--save-dir`` (outside the repository), with snapshots during join
 (``--snapshots``), so ``--load FILE`` re-evaluates one without training.
 
     python bench/dbm_mnist.py [--quick] [--train-size N] [--pretrain-epochs 50|auto]
-        [--epochs 100|auto] [--fixed-binarization] [--learning-rate 0.005] [--n-betas N]
+        [--epochs 100|auto] [--train-on resampled|fixed|grey] [--learning-rate 0.005] [--n-betas N]
         [--rbm-epochs 100] [--classifier]
         [--save-dir DIR] [--snapshots 10,50] [--load FILE] [--pretrained FILE] [--out result.json]
 """
@@ -64,10 +65,11 @@ def parse_args(argv=None):
     p.add_argument("--weight-decay", type=float, default=2e-4)
     p.add_argument("--k", type=int, default=5, help="Gibbs sweeps of the chains per update")
     p.add_argument("--mean-field", type=int, default=10, help="mean-field steps in training")
-    p.add_argument("--fixed-binarization", action="store_true",
-                   help="train on the one fixed binarization of the training images (the "
-                        "recipe before DBM.sample_input) instead of the grey images, which "
-                        "DBM binarizes afresh in every mini-batch")
+    p.add_argument("--train-on", choices=["resampled", "fixed", "grey"], default="resampled",
+                   help="resampled: the grey images, binarized afresh in every mini-batch "
+                        "(DBM.sample_input, its default); fixed: the one fixed binarization (the "
+                        "recipe before sample_input); grey: the grey values as they are "
+                        "(sample_input=False)")
     p.add_argument("--eval-mean-field", type=int, default=30, help="mean-field steps in the bound")
     p.add_argument("--n-betas", type=int, default=None, help="AIS betas (default 14,501)")
     p.add_argument("--n-runs", type=int, default=100, help="AIS runs")
@@ -119,7 +121,7 @@ def train_dbm(X, args, save_dir):
     dbm = DBM((None, *args.layers), pretrain_n_iter=args.pretrain_epochs,
               pretrain_learning_rate=args.pretrain_learning_rate, n_iter=args.epochs,
               learning_rate=args.learning_rate, weight_decay=args.weight_decay, k=args.k,
-              n_mean_field=args.mean_field,
+              n_mean_field=args.mean_field, sample_input=args.train_on == "resampled",
               random_state=args.seed, device=args.device,
               precision=args.precision, verbose=args.verbose)
     if args.pretrained:  # its weights, with fresh chains, momentum and schedule
@@ -218,16 +220,16 @@ def main(argv=None):
         dbm, seconds = load(args.load), None
         print(f"DBM {dbm.layer_sizes_} loaded from {args.load} ({dbm.n_iter_} joint epochs)")
     else:
-        how = "binarized images" if args.fixed_binarization else "grey images binarized per batch"
+        how = {"resampled": "grey images binarized per batch", "fixed": "binarized images",
+               "grey": "grey images as they are"}[args.train_on]
         print(f"DBM 784-{args.layers[0]}-{args.layers[1]} on {len(X)} {how}: "
               f"pretraining {args.pretrain_epochs} epochs per RBM, joint {args.epochs} epochs",
               flush=True)
         grey = mnist.X_train[: args.train_size]
-        dbm, seconds = train_dbm(X if args.fixed_binarization else grey, args, save_dir)
+        dbm, seconds = train_dbm(X if args.train_on == "fixed" else grey, args, save_dir)
     pretrain_seconds = sum(sum(h["time"]) for h in dbm.pretrain_history_)
-    result["dbm"] = {"model_file": args.load, "train_time_s": seconds, "training_data": None
-                     if args.load else "fixed binarization" if args.fixed_binarization
-                     else "grey, binarized per batch",
+    result["dbm"] = {"model_file": args.load, "train_time_s": seconds,
+                     "training_data": None if args.load else args.train_on,
                      "pretrain_time_s": pretrain_seconds, "joint_epochs": dbm.n_iter_,
                      "joint_time_s": sum(dbm.history_["time"]), "params": {
                          k: v for k, v in dbm.get_params().items() if k != "verbose"}}
