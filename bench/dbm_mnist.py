@@ -7,11 +7,11 @@ test image; 0.95% test error for the DBM-initialised classifier.
 Data: MNIST's 60,000 / 10,000 split binarized stochastically once with a fixed seed (pixel = 1
 with probability intensity, numpy RandomState(--binarize-seed), training set first, then test),
 as ``bench/rbm_likelihood.py`` does. The DBM trains on the grey training images, which it
-binarizes afresh in every mini-batch (``DBM.sample_input``, its default; ``--train-on
-resampled``), or on that one binarization (``--train-on fixed``), or on the grey values as
-they are (``--train-on grey``, ``sample_input=False``); the bounds are always of the fixed binary
-images (test, and the first 10,000 training images). The classifiers train on the grey images
-(``--classifier``).
+binarizes afresh in every mini-batch (``--train-on resampled``, this script's default:
+``DBM(sample_input=True)``), or on that one binarization (``--train-on fixed``), or on the grey
+values as they are (``--train-on grey``: ``sample_input=False``, DBM's default). The bounds are
+always of the fixed binary images (test, and the first 10,000 training images). The
+classifiers train on the grey images (``--classifier``).
 
 Likelihood: log Z by AIS on the even layers (v, h2) with h1 summed out, the standard schedule
 shape (``--n-betas``, default 14,501), 100 runs, base rate from the first 10,000 training images
@@ -67,9 +67,9 @@ def parse_args(argv=None):
     p.add_argument("--mean-field", type=int, default=10, help="mean-field steps in training")
     p.add_argument("--train-on", choices=["resampled", "fixed", "grey"], default="resampled",
                    help="resampled: the grey images, binarized afresh in every mini-batch "
-                        "(DBM.sample_input, its default); fixed: the one fixed binarization (the "
-                        "recipe before sample_input); grey: the grey values as they are "
-                        "(sample_input=False)")
+                        "(sample_input=True); fixed: the one fixed binarization (the recipe "
+                        "before sample_input); grey: the grey values as they are "
+                        "(sample_input=False, DBM's default)")
     p.add_argument("--eval-mean-field", type=int, default=30, help="mean-field steps in the bound")
     p.add_argument("--n-betas", type=int, default=None, help="AIS betas (default 14,501)")
     p.add_argument("--n-runs", type=int, default=100, help="AIS runs")

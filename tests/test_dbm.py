@@ -204,7 +204,7 @@ def test_sample_input_trains_on_fresh_binary_draws_of_grey_data(monkeypatch, sam
     from deepbelief.models import _dbm_pretrain
 
     grey = np.tile(np.linspace(0.1, 0.9, 12), (200, 1))  # every row the same grey levels
-    assert DBM().get_params()["sample_input"] is True  # the default
+    assert DBM().get_params()["sample_input"] is False  # the default
     batches, flags = [], []
     statistics, scaled_cd = dbm_pcd.pcd_statistics, _dbm_pretrain.scaled_contrastive_divergence
 
@@ -233,7 +233,7 @@ def test_sample_input_trains_on_fresh_binary_draws_of_grey_data(monkeypatch, sam
 
 
 def test_binary_data_trains_exactly_as_without_sample_input(data):
-    X, _ = data  # 0/1: nothing to draw, so the default trains bit for bit as sample_input=False
+    X, _ = data  # 0/1: nothing to draw, so sample_input=True trains bit for bit as False
     drawn, plain = (DBM((None, 8, 6), **FAST, sample_input=s).fit(X) for s in (True, False))
     for a, b in zip(drawn.weights_ + drawn.biases_, plain.weights_ + plain.biases_):
         np.testing.assert_array_equal(a, b)

@@ -84,13 +84,13 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
     n_mean_field : int, default=10
         Mean-field steps per posterior, in training and in ``transform`` and the scores; each
         step updates the odd hidden layers, then the even ones.
-    sample_input : bool, default=True
-        Grey data (values strictly between 0 and 1) is read as probabilities: every mini-batch
-        is replaced by 0/1 draws, fresh each time it is used, in the bottom RBM's pretraining
-        and in joint training, as in Salakhutdinov's DBM code. The model then sees a new
-        binarization every epoch instead of one fixed one, which keeps it from overfitting.
-        False uses the grey values as they are. 0/1 data (checked once per ``fit``) is used as
-        it is either way, so it trains exactly as with False.
+    sample_input : bool, default=False
+        False reads grey data (values strictly between 0 and 1) as it is, as the positive
+        phase's visible probabilities. True replaces every mini-batch by 0/1 draws, fresh each
+        time it is used, in the bottom RBM's pretraining and in joint training, as in
+        Salakhutdinov's DBM code: the model sees a new binarization every epoch, which keeps
+        long training from overfitting (the paper's 300-epoch recipe) but slows short training
+        (see the user guide). 0/1 data (checked once per ``fit``) trains the same either way.
     warm_start : bool, default=False
         If True, ``fit`` on a fitted model continues joint training (weights, momentum, chains)
         until ``n_iter`` epochs in total, without pretraining again.
@@ -183,7 +183,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         n_chains=100,
         k=5,
         n_mean_field=10,
-        sample_input=True,
+        sample_input=False,
         warm_start=False,
         random_state=None,
         device="auto",
