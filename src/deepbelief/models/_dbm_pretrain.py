@@ -52,11 +52,12 @@ class _ScaledRBM(RBM):
         return H[0] if len(H) == 1 else np.concatenate(H)
 
 
-def pretrain(dbm, X, sizes, settings, seeds):
+def pretrain(dbm, X, sizes, settings, seeds, sample_input=False):
     """Train the RBMs of ``dbm``'s pretraining on ``X`` and return (weights, biases, rbms).
 
     ``settings`` holds one dict per RBM with ``n_iter``, ``learning_rate``, ``momentum`` and
-    ``weight_decay``; ``seeds`` one int per RBM. Weights are (n_{l+1}, n_l) float32 arrays.
+    ``weight_decay``; ``seeds`` one int per RBM. ``sample_input`` binarizes the bottom RBM's
+    batches afresh (``DBM.sample_input`` on grey data). Weights are (n_{l+1}, n_l) float32 arrays.
     """
     n_rbms = len(sizes) - 1
     rbms, H = [], X
@@ -65,7 +66,7 @@ def pretrain(dbm, X, sizes, settings, seeds):
                          random_state=seed, device=dbm.device, precision=dbm.precision,
                          n_jobs=None, verbose=dbm.verbose, **setting)
         rbm.up, rbm.down = up, down
-        rbm.sample_input = getattr(dbm, "_sample_batches", False) and i == 0
+        rbm.sample_input = sample_input and i == 0
         if dbm.verbose >= 2:
             print(f"[DBM] pretraining RBM {i + 1}/{n_rbms}: {sizes[i]} -> {sizes[i + 1]} "
                   f"(input x{up:g} up, x{down:g} down)")

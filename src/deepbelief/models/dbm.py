@@ -259,7 +259,8 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
                 check_momentum(momentum)
             per_rbm = [{key: values[i] for key, values in settings.items()} for i in range(n_rbms)]
             seeds = [int(self.random_state_.randint(np.iinfo(np.int32).max)) for _ in range(n_rbms)]
-            weights, biases, rbms = pretrain(self, X, sizes, per_rbm, seeds)
+            weights, biases, rbms = pretrain(self, X, sizes, per_rbm, seeds,
+                                             sample_input=self._sample_batches)
             self.pretrain_history_ = [rbm.history_ for rbm in rbms]
         else:  # Hinton's guide: N(0, 0.01^2) weights, visible biases at the pixel log-odds
             weights = [self.random_state_.normal(0.0, 0.01, (n_out, n_in)).astype(np.float32)
