@@ -24,14 +24,16 @@ scored with the same AIS settings (``--rbm-epochs 0`` skips it).
 
 Classifier (``--classifier``): ``DBMClassifier`` started from the DBM trained here (its input
 augmented with q(h2 | v)) against ``DBNClassifier`` 784-500-1000 pretrained and fine-tuned with
-the same settings, both on the grey images, test error on the 10,000 test images.
+the same settings, both on the grey images, test error on the 10,000 test images. The
+classifiers compute in ``--classifier-precision`` (float32 unless told; the DBM in
+``--precision``), and ``--classifier-seeds N`` fits each N times and reports the mean.
 
 Models go to ``--save-dir`` (outside the repository), with snapshots during joint training
 (``--snapshots``), so ``--load FILE`` re-evaluates one without training.
 
     python bench/dbm_mnist.py [--quick] [--train-size N] [--pretrain-epochs 50|auto]
         [--epochs 100|auto] [--train-on resampled|fixed|grey] [--learning-rate 0.005] [--n-betas N]
-        [--rbm-epochs 100] [--classifier]
+        [--rbm-epochs 100] [--classifier] [--classifier-seeds 1]
         [--save-dir DIR] [--snapshots 10,50] [--load FILE] [--pretrained FILE] [--out result.json]
 """
 
@@ -84,6 +86,11 @@ def parse_args(argv=None):
     p.add_argument("--classifier-input-dropout", type=float, default=0.1)
     p.add_argument("--classifier-pretrain-epochs", type=int, default=20,
                    help="epochs of each RBM of the DBN classifier")
+    p.add_argument("--classifier-precision", default="float32", choices=["float32", "bfloat16"],
+                   help="precision of both classifiers (--precision is the DBM's)")
+    p.add_argument("--classifier-seeds", type=int, default=1,
+                   help="fine-tune each classifier this many times (seeds --seed, --seed + 1, "
+                        "...) and report every test error and their mean")
     p.add_argument("--skip-likelihood", action="store_true", help="no AIS (e.g. with --load)")
     p.add_argument("--save-dir", default=None, help="where models and snapshots go")
     p.add_argument("--snapshots", default="", help="joint epochs to save, e.g. 10,50")
@@ -176,30 +183,41 @@ def compare_rbm(X, X_test, args, save_dir):
 
 
 def compare_classifiers(dbm, mnist, args, save_dir):
-    """DBMClassifier from ``dbm`` against DBNClassifier of the same sizes, same fine-tuning."""
+    """DBMClassifier from ``dbm`` against DBNClassifier of the same sizes, same fine-tuning,
+    each fitted with ``--classifier-seeds`` seeds."""
     X, y = mnist.X_train[: args.train_size], mnist.y_train[: args.train_size]
     tuning = dict(solver="sgd", learning_rate=args.classifier_learning_rate,
                   learning_rate_decay=args.classifier_decay, momentum=0.9,
                   dropout=args.classifier_dropout, input_dropout=args.classifier_input_dropout,
-                  n_iter=args.classifier_epochs, output_n_iter=1,
-                  batch_size=100, random_state=args.seed, device=args.device,
-                  precision=args.precision, verbose=args.verbose)
+                  n_iter=args.classifier_epochs, output_n_iter=1, batch_size=100,
+                  device=args.device, precision=args.classifier_precision, verbose=args.verbose)
     models = {
-        "dbm_classifier": (DBMClassifier(tuple(args.layers), **tuning), {"dbm": dbm}),
-        "dbn_classifier": (DBNClassifier(tuple(args.layers), pretrain_n_iter=args.classifier_pretrain_epochs,
-                                         pretrain_learning_rate=0.1, pretrain_momentum=(0.5, 0.9),
-                                         pretrain_weight_decay=2e-4, **tuning), {}),
+        "dbm_classifier": (lambda seed: DBMClassifier(tuple(args.layers), random_state=seed,
+                                                      **tuning), {"dbm": dbm}),
+        "dbn_classifier": (lambda seed: DBNClassifier(
+            tuple(args.layers), pretrain_n_iter=args.classifier_pretrain_epochs,
+            pretrain_learning_rate=0.1, pretrain_momentum=(0.5, 0.9), pretrain_weight_decay=2e-4,
+            random_state=seed, **tuning), {}),
     }
-    out = {"fine_tuning": {k: v for k, v in tuning.items() if k != "verbose"}}
-    for name, (clf, fit_params) in models.items():
-        clf, seconds = timed(clf.fit, X, y, **fit_params)
-        error = float(np.mean(clf.predict(mnist.X_test) != mnist.y_test))
-        if save_dir:
-            clf.save(save_dir / f"{name}.safetensors")
-        print(f"{name} {'-'.join(map(str, [784, *args.layers, 10]))}: test error {100 * error:.2f}% "
-              f"({seconds / 60:.1f} min{'' if fit_params else ' with pretraining'})", flush=True)
-        out[name] = {"test_error": error, "train_time_s": seconds,
-                     "history": clf.history_}
+    seeds = [args.seed + i for i in range(args.classifier_seeds)]
+    out = {"fine_tuning": {k: v for k, v in tuning.items() if k != "verbose"}, "seeds": seeds}
+    net = "-".join(map(str, [784, *args.layers, 10]))
+    for name, (make, fit_params) in models.items():
+        runs = []
+        for seed in seeds:
+            clf, seconds = timed(make(seed).fit, X, y, **fit_params)
+            error = float(np.mean(clf.predict(mnist.X_test) != mnist.y_test))
+            if save_dir:
+                clf.save(save_dir / f"{name}{'' if seed == seeds[0] else f'_seed{seed}'}.safetensors")
+            print(f"{name} {net}, seed {seed}: test error {100 * error:.2f}% ({seconds / 60:.1f} min"
+                  f"{'' if fit_params else ' with pretraining'})", flush=True)
+            runs.append({"seed": seed, "test_error": error, "train_time_s": seconds,
+                         "history": clf.history_})
+        mean = float(np.mean([r["test_error"] for r in runs]))
+        if len(runs) > 1:
+            print(f"{name} {net}: mean test error {100 * mean:.2f}% over {len(runs)} seeds",
+                  flush=True)
+        out[name] = {"test_error": mean, "runs": runs}
     out["paper_test_error"] = PAPER["dbm_classifier_test_error"]
     return out
 
