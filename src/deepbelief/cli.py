@@ -3,56 +3,11 @@
 User mistakes (missing files, bad flags, bad data) print one line on stderr and exit non-zero.
 """
 
-import argparse
 import os
 import sys
 
-EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line instead of usage plus a message."""
-
-    def error(self, message):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _momentum(text):
-    try:
-        values = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or START,END, got {text!r}") from None
-    if len(values) not in (1, 2) or not all(0 <= v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"momentum must be in [0, 1) (or START,END), got {text!r}")
-    return values[0] if len(values) == 1 else tuple(values)
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _device_name(text):
-    from ._core.backend import is_device
-
-    if not is_device(text):
-        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
-    return text
+from . import _cli_flags as flags
+from ._cli_flags import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 
 
 def _seed(args):
@@ -64,42 +19,30 @@ def _device(args):
     return None if args.device == "auto" else args.device
 
 
-def _common(parser):
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
-    parser.add_argument("--device", type=_device_name, default="auto",
-                        help="auto, cpu, cuda or cuda:N; auto picks a CUDA GPU when present")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--threads", type=_positive_int, default=None,
-                        help="CPU threads torch may use (default: torch's choice, all cores); "
-                        "use 1 when several jobs share the cores")
-    parser.add_argument("--data-home", default=None,
-                        help="folder with the MNIST files (default: $DEEPBELIEF_DATA or the cache)")
-
-
 def _add_train_rbm(sub):
     p = sub.add_parser("train-rbm", help="train an RBM and write a run folder",
                        description="Train an RBM; write the model, filter tiles, "
                        "reconstructions and metrics.json into --out.")
     p.add_argument("--data", default="mnist", help="mnist, mnist-sample, digits or a labelled CSV file")
-    p.add_argument("--n-components", type=_positive_int, default=500, help="hidden units")
-    p.add_argument("--epochs", type=_positive_int, default=10, help="passes over the data")
-    p.add_argument("--learning-rate", type=_positive_float, default=0.1)
-    p.add_argument("--batch-size", type=_positive_int, default=100)
-    p.add_argument("--momentum", type=_momentum, default=0.5, help="a number, or START,END ramp")
+    p.add_argument("--n-components", type=flags.positive_int, default=500, help="hidden units")
+    p.add_argument("--epochs", type=flags.positive_int, default=10, help="passes over the data")
+    p.add_argument("--learning-rate", type=flags.positive_float, default=0.1)
+    p.add_argument("--batch-size", type=flags.positive_int, default=100)
+    p.add_argument("--momentum", type=flags.momentum, default=0.5, help="a number, or START,END ramp")
     p.add_argument("--method", choices=["cd", "pcd"], default="cd")
-    p.add_argument("--k", type=_positive_int, default=1, help="Gibbs steps per update")
+    p.add_argument("--k", type=flags.positive_int, default=1, help="Gibbs steps per update")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16", "int8"], default="auto",
                    help="dtype of the training products (default auto: bfloat16 where it is "
                    "faster, i.e. large models on CPUs with AVX-512 BF16 or AMX; else float32; "
                    "int8: faster still, see the README)")
-    p.add_argument("--max-samples", type=_positive_int, default=None,
+    p.add_argument("--max-samples", type=flags.positive_int, default=None,
                    help="train on the first N training images only")
     p.add_argument("--out", default="runs/rbm", help="run folder (default: runs/rbm)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run in --out (files deepbelief did not write there are kept)")
-    _common(p)
+    flags.add_common(p)
     p.set_defaults(run=_run_train_rbm)
 
 
@@ -133,7 +76,7 @@ def _add_demo(sub):
                    help="auto: MNIST when cached or downloadable, else the 5,000 MNIST digits "
                    "that ship with deepbelief")
     p.add_argument("--out", default="deepbelief-demo", help="folder for pictures and metrics")
-    _common(p)
+    flags.add_common(p)
     p.set_defaults(run=_run_demo)
 
 
@@ -164,10 +107,10 @@ def _add_train(sub):
     p.add_argument("--layers", default=None,
                    help="comma-separated sizes: hidden layers (classifier, dbm-classifier) or the "
                    "whole stack (dbn, dbm, autoencoder), e.g. 784,500,500")
-    p.add_argument("--epochs", type=_positive_int, default=None, help="n_iter of any model")
-    p.add_argument("--learning-rate", type=_positive_float, default=None)
-    p.add_argument("--batch-size", type=_positive_int, default=None)
-    p.add_argument("--max-samples", type=_positive_int, default=None)
+    p.add_argument("--epochs", type=flags.positive_int, default=None, help="n_iter of any model")
+    p.add_argument("--learning-rate", type=flags.positive_float, default=None)
+    p.add_argument("--batch-size", type=flags.positive_int, default=None)
+    p.add_argument("--max-samples", type=flags.positive_int, default=None)
     p.add_argument("--log-likelihood", action="store_true",
                    help="rbm, dbn, dbm: add the test log-likelihood by AIS to the metrics and report")
     p.add_argument("--precision", choices=["float32", "bfloat16", "auto", "int8"], default=None,
@@ -180,45 +123,22 @@ def _add_train(sub):
                    help="rbm: continue an interrupted run in --out from its checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run in --out (files deepbelief did not write there are kept)")
-    _common(p)
+    flags.add_common(p)
     p.set_defaults(run=_run_train)
-
-
-def _layers(text):
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise ValueError(f"--layers expects comma-separated whole numbers, got {text!r}") from None
-
-
-def _settings(items):
-    """``--set NAME=VALUE`` items as a dict; values are read as JSON when they parse."""
-    import json
-
-    params = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
-        try:
-            params[name.strip()] = json.loads(value)
-        except ValueError:
-            params[name.strip()] = value
-    return params
 
 
 def _run_train(args):
     from .runs.train import merge_config, read_config, train_model
 
-    flags = {"n_iter": args.epochs, "learning_rate": args.learning_rate,
+    given = {"n_iter": args.epochs, "learning_rate": args.learning_rate,
              "batch_size": args.batch_size, "precision": args.precision}
-    params = {k: v for k, v in flags.items() if v is not None}
-    params.update(_settings(args.set))
+    params = {k: v for k, v in given.items() if v is not None}
+    params.update(flags.settings(args.set))
     config = merge_config(read_config(args.config) if args.config else None, model=args.model,
                           log_likelihood=True if args.log_likelihood else None,
                           data=args.data, data_home=args.data_home, max_samples=args.max_samples,
                           seed=args.seed, device=args.device,
-                          layers=_layers(args.layers) if args.layers else None, params=params)
+                          layers=flags.layers(args.layers) if args.layers else None, params=params)
     m = train_model(config, args.out, overwrite=args.overwrite, resume=args.resume,
                     verbose=0 if args.quiet else 1)
     shown = {k: v for k, v in m.items() if isinstance(v, (int, float, str))}
@@ -240,13 +160,13 @@ def _add_evaluate(sub):
     p.add_argument("--log-likelihood", action="store_true",
                    help="test log-likelihood per image by annealed importance sampling (RBM: an "
                    "estimate; DBN, DBM or a pretrained classifier: a lower bound)")
-    p.add_argument("--betas", type=_positive_int, default=None,
+    p.add_argument("--betas", type=flags.positive_int, default=None,
                    help="AIS intermediate distributions (default: the standard 14,501)")
-    p.add_argument("--runs", type=_positive_int, default=100, help="AIS runs (default: 100)")
+    p.add_argument("--runs", type=flags.positive_int, default=100, help="AIS runs (default: 100)")
     p.add_argument("--binarize", choices=["sample", "threshold"], default="sample",
                    help="how grey test pixels become 0/1 for Bernoulli models (default: sample)")
-    p.add_argument("--max-samples", type=_positive_int, default=None, help="the first N test images")
-    _common(p)
+    p.add_argument("--max-samples", type=flags.positive_int, default=None, help="the first N test images")
+    flags.add_common(p)
     p.set_defaults(run=_run_evaluate)
 
 
@@ -282,7 +202,7 @@ def _add_predict(sub):
     p.add_argument("inputs", nargs="+", help="one CSV file, or image files (PNG/JPEG)")
     p.add_argument("--out", default=None, help="write the labels here as CSV (e.g. submission.csv)")
     p.add_argument("--resize", action="store_true", help="scale images of another size to the model's")
-    _common(p)
+    flags.add_common(p)
     p.set_defaults(run=_run_predict)
 
 
@@ -300,12 +220,12 @@ def _run_predict(args):
 def _add_sample(sub):
     p = sub.add_parser("sample", help="digits generated by Gibbs chains (a grid PNG), scored")
     p.add_argument("model", help="an RBM, DBN, DBM or pretrained classifier model file")
-    p.add_argument("--n-samples", type=_positive_int, default=25, help="number of chains")
-    p.add_argument("--burn-in", "--steps", dest="burn_in", type=_positive_int, default=1000,
+    p.add_argument("--n-samples", type=flags.positive_int, default=25, help="number of chains")
+    p.add_argument("--burn-in", "--steps", dest="burn_in", type=flags.positive_int, default=1000,
                    help="Gibbs steps before the first sample (--steps: the old name)")
-    p.add_argument("--thin", type=_positive_int, default=100,
+    p.add_argument("--thin", type=flags.positive_int, default=100,
                    help="Gibbs steps between two samples of a chain")
-    p.add_argument("--samples-per-chain", type=_positive_int, default=1,
+    p.add_argument("--samples-per-chain", type=flags.positive_int, default=1,
                    help="samples kept per chain (a row of the grid per chain)")
     p.add_argument("--init", choices=["auto", "persistent", "biases", "noise", "data"],
                    default="auto", help="where the chains start (default auto: the persistent "
@@ -314,7 +234,7 @@ def _add_sample(sub):
                    help="with --init data: mnist, mnist-sample (default), digits or a CSV file")
     p.add_argument("--out", default="samples.png", help="PNG to write")
     p.add_argument("--chain", default=None, help="also write the chains over time as this GIF")
-    _common(p)
+    flags.add_common(p)
     p.set_defaults(run=_run_sample)
 
 
@@ -336,10 +256,10 @@ def _add_reconstruct(sub):
     p = sub.add_parser("reconstruct", help="damaged or noisy digit images and their reconstructions")
     p.add_argument("model", help="an RBM, DBN, DBM, classifier or autoencoder model file")
     p.add_argument("images", nargs="+", help="PNG/JPEG digit images")
-    p.add_argument("--steps", type=_positive_int, default=1, help="up-down passes")
+    p.add_argument("--steps", type=flags.positive_int, default=1, help="up-down passes")
     p.add_argument("--out", default="reconstruction.png", help="PNG to write")
     p.add_argument("--resize", action="store_true", help="scale images of another size to the model's")
-    _common(p)
+    flags.add_common(p)
     p.set_defaults(run=_run_reconstruct)
 
 
@@ -356,7 +276,7 @@ def _add_plot(sub):
     p.add_argument("model", help="a model file written by deepbelief")
     p.add_argument("--data", default=None, help="test data for reconstructions etc. (mnist, mnist-sample, digits, CSV)")
     p.add_argument("--out", default="plots", help="folder for the PNGs")
-    _common(p)
+    flags.add_common(p)
     p.set_defaults(run=_run_plot)
 
 
@@ -386,7 +306,7 @@ def _add_experiment(sub):
     p.add_argument("--out", default=None, help="run folder (default: runs/NAME)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run in --out (files deepbelief did not write there are kept)")
-    _common(p)
+    flags.add_common(p)
     p.set_defaults(run=_run_experiment, scale="full")
 
 
@@ -404,10 +324,10 @@ def _run_experiment(args):
 def build_parser():
     from ._version import __version__
 
-    parser = _Parser(prog="deepbelief", description="Restricted Boltzmann Machines and Deep "
+    parser = flags.Parser(prog="deepbelief", description="Restricted Boltzmann Machines and Deep "
                      "Belief Networks: train, inspect and evaluate.")
     parser.add_argument("--version", action="version", version=f"deepbelief {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=flags.Parser)
     for add in (_add_demo, _add_train_rbm, _add_train, _add_evaluate, _add_predict, _add_sample,
                 _add_reconstruct, _add_plot, _add_experiment):
         add(sub)
