@@ -72,6 +72,17 @@ def test_trains_its_own_dbm_or_none(digits):
     assert plain.predict(X_train[:5]).shape == (5,)
 
 
+def test_predict_and_predict_log_proba_come_from_predict_proba_as_in_mlp_classifier(digits, dbm):
+    X_train, X_test, y_train, _ = digits
+    labels = np.array(list("abcdefghij"))[y_train]  # string classes, as MLPClassifier takes
+    clf = DBMClassifier((48, 32), n_iter=2, random_state=0, device="cpu").fit(X_train, labels, dbm=dbm)
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10) and np.allclose(proba.sum(1), 1)
+    np.testing.assert_array_equal(clf.predict_log_proba(X_test), np.log(proba))
+    np.testing.assert_array_equal(clf.predict(X_test), clf.classes_[proba.argmax(1)])
+    assert set(clf.predict(X_test)) <= set("abcdefghij")
+
+
 def test_bad_input_and_a_mismatched_dbm_get_clear_errors(digits, dbm):
     X_train, _, y_train, _ = digits
     with pytest.raises(ValueError, match="at least two hidden layers"):

@@ -1,11 +1,14 @@
 """What MLPClassifier users read after ``fit`` (``loss_curve_``, ``validation_scores_``, ...),
-derived from ``DBNClassifier.history_`` and its layers, so loaded models have them too."""
+derived from a classifier's ``history_`` and layers, so loaded models have them too; and the
+methods MLPClassifier derives from ``predict_proba`` (``predict``, ``predict_log_proba``)."""
 
 import numpy as np
 
 
 class MLPAttributesMixin:
-    """MLPClassifier's fitted attributes on a ``DBNClassifier``, as read-only properties.
+    """MLPClassifier's fitted attributes on ``DBNClassifier`` and ``DBMClassifier``, as
+    read-only properties, and its ``predict`` and ``predict_log_proba`` from their
+    ``predict_proba``.
 
     The epochs of whole-network fine-tuning are MLPClassifier's iterations; the "output"
     phase (``output_n_iter``) trains the softmax layer alone before them and is left out,
@@ -62,3 +65,22 @@ class MLPAttributesMixin:
     def out_activation_(self):
         """str: "softmax", for two classes too (MLPClassifier uses "logistic" there)."""
         return "softmax"
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``, as MLPClassifier's.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Most probable class of each row, shape (n_samples,); ``X`` as in ``predict_proba``."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -404,25 +404,6 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
 
             return ft.predict_in_batches(forward, X, device).astype(np.float64)
 
-    def predict_log_proba(self, X):
-        """Logarithm of ``predict_proba``, as MLPClassifier's.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Most probable class of each row, shape (n_samples,)."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
     # ------------------------------------------------------------ model files
     def _get_state(self):
         arrays, state = super()._get_state()

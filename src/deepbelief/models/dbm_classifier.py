@@ -344,11 +344,6 @@ n_outputs_, out_activation_
             forward = lambda z: torch.softmax(self._forward(z, weights, biases, n), dim=1)  # noqa: E731
             return ft.predict_in_batches(forward, Z, device).astype(np.float64)
 
-    def predict(self, X):
-        """Most probable class of each row, shape (n_samples,); ``X`` as in ``predict_proba``."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
     # ------------------------------------------------------------ model files
     def _get_state(self):
         check_is_fitted(self)
