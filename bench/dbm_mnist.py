@@ -100,6 +100,8 @@ def parse_args(argv=None):
     add_common_args(p, pretrain=False)
     p.set_defaults(precision="bfloat16")
     args = p.parse_args(argv)
+    if args.classifier_seeds < 1:
+        p.error(f"--classifier-seeds must be at least 1, got {args.classifier_seeds}")
     if args.quick:
         args.train_size = args.train_size or 2000
         args.layers, args.pretrain_epochs, args.epochs = [50, 100], 2, 2
