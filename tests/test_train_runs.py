@@ -4,6 +4,7 @@ never mix, a blown-up model is never saved, and a full disk leaves nothing behin
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -162,34 +163,54 @@ def test_a_blown_up_rbm_is_not_saved(tmp_path, capsys):
 
 FULL_DISK_AT = ["checkpoint.safetensors", "model.safetensors", "filters.png", "metrics.json",
                 MANIFEST]
+BEFORE_A_CHECKPOINT = ("checkpoint.safetensors", MANIFEST)  # the disk fills before one is whole
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 @pytest.mark.parametrize("name", FULL_DISK_AT)
 def test_a_full_disk_leaves_a_new_run_out_and_an_old_one_as_it_was(finished_run, monkeypatch,
                                                                    capsys, name):
+    """... but for the last whole checkpoint, once there is one: training is not lost for want
+    of space for a picture, ``--resume`` finishes the run (issue 29)."""
     before = snapshot(finished_run)
     fresh = finished_run.parent / "new" / "run"
+    kept = name not in BEFORE_A_CHECKPOINT
     disk_full_on(monkeypatch, name)
     assert train_rbm(fresh, "--epochs", "2") == 1
     err = one_line(capsys)
     assert f"the disk is full: could not write {fresh / name}" in err
-    assert "nothing was left behind" in err
+    if kept:
+        assert ("run again with --resume: checkpoint.safetensors, the last written whole, is kept "
+                f"in {fresh}.") in err
+        assert sorted(os.listdir(fresh)) == [MANIFEST, "checkpoint.safetensors"]
+        shutil.rmtree(fresh.parent)
+    else:
+        assert "nothing was left behind" in err
     assert sorted(os.listdir(finished_run.parent)) == ["run"]
     for flags in (["--overwrite"], ["--resume", "--epochs", "3"]):
         assert train_rbm(finished_run, "--epochs", "2", *flags) == 1
-        assert f"{finished_run} is as it was before" in one_line(capsys)
-        assert snapshot(finished_run) == before
+        after = snapshot(finished_run)
+        if kept:
+            assert f"is kept in {finished_run} (the rest of it is as it was before)." in one_line(capsys)
+            assert after.pop("checkpoint.safetensors")
+            listed = json.loads(after.pop(MANIFEST))["files"]
+            assert listed == sorted([*json.loads(before[MANIFEST])["files"], "checkpoint.safetensors"])
+            after[MANIFEST] = before[MANIFEST]
+        else:
+            assert f"{finished_run} is as it was before" in one_line(capsys)
+        assert after == before
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 @pytest.mark.parametrize("name", ["report.html", "training.log", "config.json"])
-def test_a_full_disk_in_a_full_report_leaves_nothing(tmp_path, monkeypatch, capsys, name):
+def test_a_full_disk_in_a_full_report_leaves_only_the_checkpoint(tmp_path, monkeypatch, capsys,
+                                                                  name):
     disk_full_on(monkeypatch, name)
     code = main(["train", "--model", "rbm", "--data", "digits", "--layers", "8", "--epochs", "1",
                  "--out", str(tmp_path / "run"), "--quiet"])
     assert code == 1 and "the disk is full" in one_line(capsys)
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(tmp_path) == ["run"]  # for --resume
+    assert sorted(os.listdir(tmp_path / "run")) == [MANIFEST, "checkpoint.safetensors"]
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")

@@ -5,14 +5,22 @@ folder does and is never among the run's files. The operating system drops it wh
 process ends, however it ends: a lock file left by a killed process locks nothing and is
 reused. The file holds who has the lock (pid, start time, command), for the message the
 next process gets.
+
+The lock file is created exclusively and never followed: a symlink, a folder, a file with
+other links, or a file that does not hold a lock's contents at that name stops the run with
+an error naming it, and is left as it is.
 """
 
 import datetime
+import errno
 import fcntl
 import json
 import os
+import stat
 import sys
 from pathlib import Path
+
+_OPEN = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)  # NONBLOCK: a FIFO
 
 
 def lock_path(folder):
@@ -51,9 +59,19 @@ class FolderLock:
         Returns
         -------
         self : FolderLock
+
+        Raises
+        ------
+        BlockingIOError
+            Another process holds the lock.
+        FileExistsError
+            Something that is not a deepbelief lock file is at the lock file's name (a
+            symlink, a folder, a file of yours); it is left untouched.
         """
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = self._open()
+            if fd is None:  # removed between our looking and our opening: look again
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -75,6 +93,45 @@ class FolderLock:
         _write_holder(fd)
         return self
 
+    def _open(self):
+        """A descriptor of the lock file, made now or left by a killed run; None if it vanished."""
+        try:
+            return os.open(self.path, os.O_CREAT | os.O_EXCL | _OPEN, 0o666)
+        except FileExistsError:
+            pass
+        try:
+            seen = os.lstat(self.path)  # look before opening: opening a device can do things
+            if stat.S_ISLNK(seen.st_mode):
+                raise self._not_ours("is a symbolic link")
+            if not stat.S_ISREG(seen.st_mode):
+                raise self._not_ours("is not a regular file")
+            fd = os.open(self.path, _OPEN)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # swapped for a symlink since we looked
+                raise self._not_ours("is a symbolic link") from None
+            raise
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise self._not_ours("is not a regular file")
+            if info.st_nlink != 1:  # a hard link to a file elsewhere, which _write_holder would empty
+                raise self._not_ours(f"has {info.st_nlink} hard links")
+            if not _holds_a_lock(fd):
+                raise self._not_ours("holds something other than a lock")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _not_ours(self, what):
+        return FileExistsError(
+            f"{self.path} {what}, not a lock file deepbelief made: it locks the run folder "
+            f"{self.folder} with a file of its own by that name, and never follows or changes "
+            "one it did not make. Move it away, or choose another run folder (--out)."
+        )
+
     def release(self):
         """Let go of the lock and remove its file (a no-op if not held).
 
@@ -85,7 +142,8 @@ class FolderLock:
         if self._fd is None:
             return
         try:
-            self.path.unlink(missing_ok=True)  # while still holding it: see acquire()
+            if _same_file(self._fd, self.path):  # while still holding it: see acquire()
+                self.path.unlink(missing_ok=True)
         finally:
             os.close(self._fd)
             self._fd = None
@@ -99,11 +157,26 @@ class FolderLock:
 
 def _same_file(fd, path):
     try:
-        on_disk = os.stat(path)
+        on_disk = os.lstat(path)
     except FileNotFoundError:
         return False
     held = os.fstat(fd)
     return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _holds_a_lock(fd):
+    """Whether a lock file deepbelief made could hold this: nothing yet, or a holder's JSON."""
+    try:
+        text = os.pread(fd, 4097, 0)
+    except OSError:
+        return False
+    if not text.strip():  # made by a process that has not written its name yet
+        return True
+    try:
+        info = json.loads(text.decode())
+    except ValueError:  # UnicodeDecodeError included
+        return False
+    return isinstance(info, dict) and set(info) == {"pid", "started", "command"}
 
 
 def _write_holder(fd):

@@ -10,7 +10,16 @@ moved, replaced or removed. ``run_folder`` is the one way runs write such a fold
   write move out; with every move undone if one fails;
 - on failure (a full disk, bad data, a diverging model) the folder is exactly as it was, and a
   folder that did not exist is not left behind, nor the parent folders made for it;
-- on Ctrl-C the checkpoints written so far (``write_in_place``) stay, so the run resumes.
+- on Ctrl-C or a full disk the checkpoints written so far (``write_in_place``) stay, so the
+  run resumes.
+
+It never follows a symlink it did not make, and removes only what it can prove it made: the
+lock file (``lock.py``) and the staging folder are created exclusively under names no one else
+can take over; a staging folder holds a marker (``.deepbelief-staging.json``) written as it is
+made, and a killed run's staging folder is removed only if it holds that marker; a write
+killed half-way leaves ``.NAME.deepbelief-XXXXXXXX.tmp``, removed only for a NAME the manifest
+lists. A symlink or a folder at the name of ``.deepbelief-run.json`` or of a checkpoint stops
+the run before it starts.
 """
 
 import contextlib
@@ -18,17 +27,27 @@ import json
 import os
 import re
 import shutil
-import tempfile
+import socket
+import stat
 from pathlib import Path
 
-from .._core.files import DISK_FULL, make_folders, remove_empty_folders, umask, write_json
+from .._core.files import (
+    DISK_FULL,
+    NEW_FILE,
+    make_folders,
+    make_new,
+    remove_empty_folders,
+    remove_temporaries,
+    write_json,
+)
 from .._version import __version__
 from .lock import FolderLock
 
 MANIFEST = ".deepbelief-run.json"
 MODES = ("new", "replace", "add")
-_BEFORE, _REPLACED = ".before", ".replaced"  # inside the staging folder
-_STAGING_NAME = re.compile(r"[a-z0-9_]{8}\.partial")  # what mkdtemp adds to ".NAME."
+STAGING_MARKER = ".deepbelief-staging.json"  # in every staging folder, from its first instant
+_BEFORE, _REPLACED = ".before", ".replaced"  # inside the staging folder too
+_STAGING_NAME = re.compile(r"[a-z0-9_]{8}\.partial")  # what make_new adds to ".NAME."
 
 
 @contextlib.contextmanager
@@ -48,8 +67,10 @@ def run_folder(out_dir, mode="new", replaceable=()):
         files are added, replacing same-named ones; nothing is removed or recorded (``plot``,
         ``evaluate --out``). In every mode files deepbelief did not write stay as they are.
     replaceable : tuple of str, default=()
-        Mode "new": names an existing folder may hold all the same (an interrupted run's
-        checkpoint, which the new run replaces).
+        The names the run writes in place (``write_in_place``). Mode "new": an existing
+        folder may hold them all the same if its manifest lists them (an interrupted run's
+        checkpoint, which the new run replaces). Modes "new" and "replace": a symlink (or a
+        folder) at one of these names stops the run before it starts.
 
     Yields
     ------
@@ -63,9 +84,15 @@ def run_folder(out_dir, mode="new", replaceable=()):
         ``out_dir`` is a file.
     BlockingIOError
         Another process is writing ``out_dir``; the message names it.
+    FileExistsError
+        Something deepbelief did not make is where it writes its own files: a symlink or a
+        folder at the lock file ``.NAME.lock`` beside ``out_dir`` (or a file there that is
+        not a lock), at ``.deepbelief-run.json`` or at a ``replaceable`` name. It is left as
+        it is.
     OSError
         The disk is full (``errno`` ENOSPC): the message says which file and that nothing
-        was left behind (or that ``out_dir`` is as it was).
+        was left behind (or that ``out_dir`` is as it was), or which checkpoints written so
+        far are kept to resume from.
     """
     run = RunFolder(out_dir, mode, replaceable)
     try:
@@ -76,10 +103,13 @@ def run_folder(out_dir, mode="new", replaceable=()):
             run._commit()
             kept = True
         except KeyboardInterrupt:
-            kept = run._interrupted()
+            kept = run._keep_in_place()
             raise
-        except BaseException:
-            run._roll_back()
+        except BaseException as exc:
+            if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+                kept = run._keep_in_place()
+            else:
+                run._roll_back()
             raise
         finally:
             run._close(keep_folders=kept)
@@ -146,13 +176,15 @@ class RunFolder:
         self._lock = None
         self._touched = {}  # name -> whether it existed: files changed in place, the manifest
         self._in_place = set()
+        self._kept = []  # the in-place files kept when the run stopped (Ctrl-C, full disk)
 
     def write_in_place(self, name, write):
         """Write ``name`` straight into the run folder now, not at the end: a checkpoint.
 
-        It stays if the run is interrupted (``KeyboardInterrupt``), so the run can resume from
-        it; it is removed when the run finishes; if the run fails, the file is put back as it
-        was before (or removed if it was not there).
+        It stays if the run is interrupted (``KeyboardInterrupt``) or the disk fills, so the
+        run can resume from it; it is removed when the run finishes; if the run fails otherwise,
+        the file is put back as it was before (or removed if it was not there). A symlink (or a
+        folder) at ``name`` raises ``FileExistsError`` and is left as it is.
 
         Parameters
         ----------
@@ -169,6 +201,7 @@ class RunFolder:
         if self.mode == "add":
             raise ValueError("write_in_place needs mode 'new' or 'replace'.")
         if name not in self._in_place:
+            self._check_regular(name)
             self._make_folder()
             self._preserve(name)
             self._in_place.add(name)
@@ -183,21 +216,29 @@ class RunFolder:
         self._made = make_folders(self._real.parent)
         try:
             self._lock = FolderLock(self._real).acquire()
-            self._clear_stale_staging()
             self.existed = self._real.is_dir()
+            listed = _read_manifest(self._real / MANIFEST)
             if self.mode != "add":
-                self.recorded = _read_manifest(self._real / MANIFEST)
+                self._check_regular(MANIFEST)
+                self.recorded = listed
+            # Killed runs' leftovers: we hold the lock, so no live run of this folder made them.
+            remove_temporaries(self._real, listed | {MANIFEST})
+            self._clear_stale_staging()
             if self.mode == "new" and self.existed:
                 self._check_empty()
-            self.staging = Path(tempfile.mkdtemp(prefix=f".{self._real.name}.", suffix=".partial",
-                                                 dir=self._real.parent))
-            self.staging.chmod(0o777 & ~umask())  # mkdtemp makes 0700; a run folder is as readable as any
+            if self.mode != "add":
+                for name in sorted(self.replaceable):
+                    self._check_regular(name)
+            self.staging, _ = make_new(self._real.parent, f".{self._real.name}.", ".partial",
+                                       lambda path: os.mkdir(path, 0o777))
+            _write_marker(self.staging / STAGING_MARKER, self._real.name)
         except BaseException:
             self._close(keep_folders=False)
             raise
 
     def _check_empty(self):
-        found = sorted({p.name for p in self._real.iterdir()} - {MANIFEST} - self.replaceable)
+        found = sorted({p.name for p in self._real.iterdir()} - {MANIFEST}
+                       - (self.replaceable & self.recorded))
         if found:
             shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
             raise FileExistsError(
@@ -207,7 +248,8 @@ class RunFolder:
             )
 
     def _commit(self):
-        names = sorted(p.name for p in self.staging.iterdir() if p.name not in (_BEFORE, _REPLACED))
+        names = sorted(p.name for p in self.staging.iterdir()
+                       if p.name not in (_BEFORE, _REPLACED, STAGING_MARKER))
         if self.mode == "add":
             self._make_folder()
             self._move_in(names, ())
@@ -261,11 +303,13 @@ class RunFolder:
                     (self._real / name).unlink(missing_ok=True)
         self._touched = {}
 
-    def _interrupted(self):
-        """Ctrl-C: keep the checkpoints and the manifest that lists them, so the run resumes.
+    def _keep_in_place(self):
+        """Ctrl-C or a full disk: keep the checkpoints and the manifest that lists them, so the
+        run resumes (a checkpoint is replaced atomically: what is there is the last one whole).
 
         Returns whether anything was kept."""
-        if not self._in_place:
+        self._kept = sorted(n for n in self._in_place if os.path.lexists(self._real / n))
+        if not self._kept:
             self._roll_back()
             return False
         with contextlib.suppress(OSError):  # as before the commit began, if it had
@@ -297,20 +341,37 @@ class RunFolder:
             before = self.staging / _BEFORE
             before.mkdir(exist_ok=True)
             if not _try_link(target, before / name):
-                shutil.copy2(target, before / name)
+                shutil.copy2(target, before / name, follow_symlinks=False)
         self._touched[name] = existed
 
     def _write_manifest(self, names):
         self._preserve(MANIFEST)
         write_json(self._real / MANIFEST, _manifest(names))
 
+    def _check_regular(self, name):
+        """Refuse to write ``name`` in place over a symlink (or a folder): not ours to follow."""
+        try:
+            info = os.lstat(self._real / name)
+        except FileNotFoundError:
+            return
+        if stat.S_ISREG(info.st_mode):
+            return
+        what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise FileExistsError(
+            f"{self.path / name} is {what}: deepbelief writes its own {name} there while a run "
+            "goes on, and never follows or replaces a link or folder it did not make. Move it "
+            "away, or choose another run folder (--out)."
+        )
+
     def _clear_stale_staging(self):
-        """Staging folders of runs into this folder that were killed (we hold the lock)."""
+        """Staging folders of runs into this folder that were killed: those that hold our marker
+        (we hold the lock, so no live run of this folder made them); anything else stays."""
         prefix = f".{self._real.name}."
-        for entry in self._real.parent.iterdir():
+        for entry in os.scandir(self._real.parent):
             rest = entry.name[len(prefix):] if entry.name.startswith(prefix) else ""
-            if (_STAGING_NAME.fullmatch(rest) or rest == "old") and entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
+            if (_STAGING_NAME.fullmatch(rest) and entry.is_dir(follow_symlinks=False)
+                    and _marked_stale(Path(entry.path) / STAGING_MARKER, self._real.name)):
+                shutil.rmtree(entry.path, ignore_errors=True)
 
     def _shown(self, filename):
         """A path inside the staging or the real folder, as the user named the run folder."""
@@ -323,8 +384,13 @@ class RunFolder:
     def _disk_full(self, exc):
         where = self._shown(exc.filename) if exc.filename else self.path
         left = f"{self.path} is as it was before" if self.existed else "nothing was left behind"
+        again = "run again"
+        if self._kept:
+            again = (f"run again with --resume: {', '.join(self._kept)}, the last written whole, "
+                     f"is kept in {self.path}")
+            left = "the rest of it is as it was before" if self.existed else ""
         error = OSError(f"the disk is full: could not write {where} ({exc.strerror}); free some "
-                        f"space and run again ({left}).")
+                        f"space and {again}" + (f" ({left})." if left else "."))
         error.errno = exc.errno
         return error
 
@@ -336,9 +402,10 @@ def _manifest(names):
 
 
 def _read_manifest(path):
-    """The file names a run folder's manifest lists (none if it is missing or unreadable)."""
+    """The file names a run folder's manifest lists (none if it is missing, unreadable or not a
+    regular file: a symlink there is not followed)."""
     try:
-        files = json.loads(path.read_text(encoding="utf-8")).get("files", [])
+        files = json.loads(_read_own_file(path)).get("files", [])
     except (OSError, ValueError, AttributeError):
         return set()
     return {f for f in files if isinstance(f, str) and f and "/" not in f and f not in (".", "..", MANIFEST)}
@@ -350,3 +417,40 @@ def _try_link(source, link):
         return True
     except OSError:  # a folder, or a file system without hard links
         return False
+
+
+def _read_own_file(path, limit=-1):
+    """The bytes of a regular file, without following a symlink (``OSError`` for anything else)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return f.read(limit)
+
+
+def _write_marker(path, folder_name):
+    """The proof that deepbelief made a staging folder: who, where, for which run folder."""
+    text = json.dumps({"deepbelief": "staging", "folder": folder_name, "pid": os.getpid(),
+                       "host": socket.gethostname()})
+    with os.fdopen(os.open(path, NEW_FILE, 0o666), "wb") as f:
+        f.write(text.encode() + b"\n")
+
+
+def _marked_stale(marker, folder_name):
+    """Whether ``marker`` is deepbelief's, for ``folder_name``, by a process that is gone."""
+    try:
+        info = json.loads(_read_own_file(marker, 4096))
+        if info["deepbelief"] != "staging" or info["folder"] != folder_name:
+            return False
+        pid, host = int(info["pid"]), info["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if host != socket.gethostname() or pid == os.getpid():
+        return True  # we hold the lock: its run is over
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False  # alive: a run that lost its lock file? leave it alone

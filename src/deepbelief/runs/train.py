@@ -252,13 +252,16 @@ def train_model(config, out_dir, overwrite=False, resume=False, report=True, ver
     Raises
     ------
     FileExistsError
-        ``out_dir`` holds files and neither ``overwrite`` nor ``resume`` is given.
+        ``out_dir`` holds files and neither ``overwrite`` nor ``resume`` is given; or a
+        symlink or a folder is where deepbelief writes its own files (the lock file beside
+        ``out_dir``, its manifest, the checkpoint), which is left as it is.
     BlockingIOError
         Another process is writing ``out_dir``.
     FloatingPointError
         The training diverged or blew up; nothing is saved.
     OSError
-        The disk is full; ``out_dir`` is as it was (or not there, for a new run).
+        The disk is full; ``out_dir`` is as it was (or not there, for a new run), but for an
+        RBM's last checkpoint written whole, kept for ``resume=True``.
     """
     out = Path(out_dir)
     kind = config.get("model", "rbm")
