@@ -1,4 +1,4 @@
-"""How far real training stays from the blow-up check, and where bad learning rates trip it.
+"""How far real training stays from the blow-up checks, and where bad learning rates trip them.
 
 ``_core/blowup.py`` stops a Bernoulli RBM once, after an epoch, its largest weight exceeds
 ``WEIGHT_LIMIT`` (10) AND its reconstruction error exceeds the mean-image error (the mean
@@ -7,18 +7,25 @@ the largest |weight| and the error over the mean-image error: real settings must
 margin on the weights; huge learning rates must stop in epoch 1. Every setting runs on the 8x8
 digits and on the 3,000 training digits of the shipped MNIST sample.
 
+The other loops have the same two signs (``_core/blowup.py``): a DBM's mean-field reconstruction
+error against the mean image, a classifier's training loss against log(n_classes), an
+autoencoder's against always predicting the mean image. ``nets`` fits each with its defaults and
+with a huge learning rate and records the largest final weight and the worst epoch's error over
+its baseline.
+
     python bench/blowup_margins.py --threads 1                 # 8x8 digits and the sample
     DEEPBELIEF_DATA=/path/to/mnist python bench/blowup_margins.py --mnist --threads 1
 """
 
 import argparse
+import math
 import time
 
 import numpy as np
 
 from _common import set_threads, write_result
-from deepbelief import DBN, RBM, DBNClassifier
-from deepbelief._core.blowup import WEIGHT_LIMIT, mean_image_error
+from deepbelief import DBM, DBN, RBM, DBMClassifier, DBNClassifier, DeepAutoencoder
+from deepbelief._core.blowup import WEIGHT_LIMIT, mean_image_error, mean_image_loss
 from deepbelief.datasets import load_dataset
 from deepbelief.models.stack import rbm_stack
 
@@ -82,6 +89,66 @@ def stacks(X, y, seed, quick):
     return rows
 
 
+NETS = {  # name: (the fitted estimator's settings, a huge learning rate for it)
+    "DBM((None, 128, 64))": (
+        lambda **kw: DBM((None, 128, 64), **kw), {"learning_rate": 1e4}),
+    "DBMClassifier((128, 64))": (
+        lambda **kw: DBMClassifier((128, 64), **kw), {"learning_rate": 1e3}),
+    "DBNClassifier((256,))": (
+        lambda **kw: DBNClassifier((256,), **kw), {"learning_rate": 1e3}),
+    "DBNClassifier((256,)), adam learning_rate 0.01, 100 epochs": (
+        lambda **kw: DBNClassifier((256,), **{"learning_rate": 0.01, "n_iter": 100, **kw}),
+        {"learning_rate": 1e3}),
+    "DBNClassifier((256,)), the test's SGD recipe (dropout 0.5, 50 epochs)": (
+        lambda **kw: DBNClassifier((256,), **{
+            "pretrain_n_iter": 20, "n_iter": 50, "solver": "sgd", "learning_rate": 0.1,
+            "learning_rate_decay": 0.97, "dropout": 0.5, "batch_size": 20, **kw}),
+        {"learning_rate": 1e3}),
+    "DeepAutoencoder((None, 256, 64, 8))": (
+        lambda **kw: DeepAutoencoder((None, 256, 64, 8), **kw), {"learning_rate": 1e3}),
+    "DeepAutoencoder((None, 32, 16, 2)), the test's recipe": (
+        lambda **kw: DeepAutoencoder((None, 32, 16, 2), **{
+            "pretrain_n_iter": 10, "n_iter": 30, "learning_rate": 0.003, "batch_size": 20, **kw}),
+        {"learning_rate": 1e3}),
+}
+
+
+def net_margins(model, X, y):
+    """(largest watched weight, worst epoch's error over the check's baseline) of a fitted net."""
+    if isinstance(model, DBM):
+        errors = model.history_["reconstruction_error"]
+        return [float(np.abs(W).max()) for W in model.weights_], max(errors) / mean_image_error(X)
+    losses = model.history_["loss"]
+    if isinstance(model, DeepAutoencoder):
+        baseline = mean_image_loss(X, model.visible)
+    else:
+        baseline = math.log(len(np.unique(y)))
+    return [float(np.abs(W).max()) for W in model.coefs_], max(losses) / baseline
+
+
+def nets(X, y, seed, quick):
+    """The DBM and the fine-tuned nets with their defaults, and with a huge learning rate."""
+    rows = {}
+    short = {"n_iter": 2, "pretrain_n_iter": 2} if quick else {}
+    for name, (make, bad) in NETS.items():
+        for label, params in ((name, {}), (f"{name}, {bad}", bad)):
+            model = make(random_state=seed, verbose=0, **short, **params)
+            if quick and "dbm_n_iter" in model.get_params():
+                model.set_params(dbm_n_iter=2)
+            start = time.perf_counter()
+            try:
+                model.fit(X) if isinstance(model, (DBM, DeepAutoencoder)) else model.fit(X, y)
+                stopped = None
+                largest, ratio = net_margins(model, X, y)
+            except FloatingPointError as exc:
+                stopped, largest, ratio = str(exc), None, None
+            rows[label] = {"stopped": stopped, "epochs": int(getattr(model, "n_iter_", 0)),
+                           "largest_weight_per_layer": largest and [round(w, 3) for w in largest],
+                           "largest_error_over_baseline": ratio and round(ratio, 3),
+                           "seconds": round(time.perf_counter() - start, 1)}
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two epochs of each, digits only")
@@ -109,6 +176,8 @@ def main(argv=None):
         for name, params in {**REAL, **BAD}.items():
             add(f"{data_name}: {name}", fit_watched(ds.X_train, params, args.seed, args.quick))
         for name, row in stacks(ds.X_train, ds.y_train, args.seed, args.quick).items():
+            add(f"{data_name}: {name}", row)
+        for name, row in nets(ds.X_train, ds.y_train, args.seed, args.quick).items():
             add(f"{data_name}: {name}", row)
     if args.mnist:  # the defaults at full size: RBM() on all 60,000, the stacks on 10,000
         mnist = load_dataset("mnist")

@@ -189,3 +189,6 @@ def test_blowup_margins(monkeypatch, tmp_path):
     assert rows["digits: defaults"]["stopped"] is None and rows["digits: defaults"]["epochs"] == 2
     assert rows["digits: learning_rate 1e+06"]["stopped"].startswith("RBM training blew up in epoch 1")
     assert rows["digits: DBN() defaults"]["stopped"] is None
+    for name, (_, bad) in load_script("blowup_margins", monkeypatch).NETS.items():
+        assert rows[f"digits: {name}"]["stopped"] is None
+        assert "blew up in epoch 1" in rows[f"digits: {name}, {bad}"]["stopped"]

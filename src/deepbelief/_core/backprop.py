@@ -16,6 +16,7 @@ import torch
 
 from .backend import to_numpy, to_tensor
 from .batches import SparseRows, dense_blocks
+from .blowup import lower
 from .cd import momentum_schedule
 from .progress import progress
 
@@ -146,6 +147,7 @@ def train(
     verbose=0,
     on_epoch=None,
     optimizer=None,
+    blow_up=None,
 ):
     """Mini-batch backprop on ``weights`` and ``biases`` (lists of leaf tensors), in place.
 
@@ -166,6 +168,9 @@ def train(
     optimizer : torch.optim.Optimizer, optional
         The optimizer to step (``make_optimizer`` over ``weights`` and ``biases``, perhaps with
         the state of an earlier call loaded); default a new one.
+    blow_up : blowup.BlowUpCheck, optional
+        Given every epoch's mean training loss; raises ``FloatingPointError`` once the training
+        blew up (huge weights and a loss worse than learning nothing).
 
     Returns
     -------
@@ -209,7 +214,10 @@ def train(
                 metric_sum += batch_metric.detach()
                 bar.update(1)
             mean_loss = float(loss_sum) / n_samples
-            _check_finite(mean_loss, params, name, epoch, lr, momenta[epoch], settings.solver)
+            fix = _advice(settings, momenta[epoch])
+            _check_finite(mean_loss, params, name, epoch, fix)
+            if blow_up is not None:
+                blow_up(mean_loss, f"{name} blew up in epoch {epoch + 1}", fix)
             record = {"epoch": len(history["epoch"]) + 1, "phase": phase, "loss": mean_loss,
                       metric: float(metric_sum) / n_samples, "learning_rate": lr}
             if evaluate is not None:
@@ -252,12 +260,16 @@ def _outcome(epochs_run, settings, best_epoch, stopped_early):
             "stopped_early": stopped_early, "reason": reason}
 
 
-def _check_finite(mean_loss, params, name, epoch, lr, momentum, solver):
+def _advice(settings, momentum):
+    """Which settings to lower, with their values: the momentum only where SGD uses one."""
+    if settings.solver == "sgd" and momentum > 0:
+        return lower(("learning_rate", settings.learning_rate), ("momentum", momentum))
+    return lower(("learning_rate", settings.learning_rate))
+
+
+def _check_finite(mean_loss, params, name, epoch, fix):
     if math.isfinite(mean_loss) and all(torch.isfinite(p).all() for p in params):
         return
-    fix = f"lower learning_rate (now {lr:g})"
-    if solver == "sgd" and momentum > 0:
-        fix += f" or momentum (now {momentum:g})"
     raise FloatingPointError(
         f"{name} diverged in epoch {epoch + 1} (the loss became NaN or infinite): {fix}."
     )

@@ -9,6 +9,7 @@ import torch
 from .._core import dbm_pcd
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
 from .._core.batches import batch_source
+from .._core.blowup import lower, reconstruction_check
 from .._core.cd import momentum_schedule
 from .._core.precision import compute_dtype, macs_per_product
 from .._core.progress import progress
@@ -46,6 +47,9 @@ class DBMTrainingMixin:
         total = max(planned, epochs_before + n_epochs)
         ramp = momentum_schedule(self.momentum, planned)
         schedule = (ramp + [ramp[-1]] * total)[epochs_before : epochs_before + n_epochs]
+        # The mean-field reconstructions are compared with the mean image of what they
+        # reconstruct: the 0/1 draws when the batches are binarized afresh.
+        blow_up = reconstruction_check(weights, X, sampled=self._sample_batches)
         bar = progress(total=n_epochs * n_batches, desc="DBM", unit="batch", verbose=self.verbose)
         with torch.inference_mode(), bar:
             for e in range(n_epochs):
@@ -81,6 +85,8 @@ class DBMTrainingMixin:
                         f"error became NaN or infinite): lower learning_rate (now "
                         f"{self.learning_rate:g}) or momentum (now {mom:g})."
                     )
+                blow_up(float(np.mean(batch_errors)), f"DBM training blew up in epoch {epoch + 1}",
+                        lower(("learning_rate", self.learning_rate), ("momentum", mom)))
                 self._store(weights, biases, velocity, chains)
                 self.layer_means_ = [to_numpy(s / n_samples).astype(np.float32) for s in sums]
                 self._record(epoch, batch_errors, time.perf_counter() - start, lr, mom, bar)

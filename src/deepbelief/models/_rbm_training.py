@@ -9,7 +9,7 @@ import torch
 from .._core import rbm_math as m
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
 from .._core.batches import as_stream, batch_source, is_streamed
-from .._core.blowup import BlowUpCheck
+from .._core.blowup import reconstruction_check
 from .._core.cd import Workspace, contrastive_divergence, momentum_schedule, momentum_step
 from .._core.cd_int8 import UNIT, Int8Workspace, QuantizedWeights, contrastive_divergence_int8
 from .._core.precision import compute_dtype, macs_per_product
@@ -51,7 +51,8 @@ class RBMTrainingMixin:
         total = max(planned, epochs_before + n_epochs)
         ramp = momentum_schedule(self.momentum, planned)
         schedule = (ramp + [ramp[-1]] * total)[epochs_before : epochs_before + n_epochs]
-        blow_up = BlowUpCheck(X, self.visible)
+        # Gaussian visible units are left to the NaN check: their weights scale with the data.
+        blow_up = reconstruction_check([W] if self.visible == "bernoulli" else [], X)
         bar = progress(
             total=n_epochs * n_batches, desc="RBM", unit="batch", verbose=self.verbose
         )
@@ -86,7 +87,9 @@ class RBMTrainingMixin:
                             else "."
                         )
                     )
-                blow_up(W, float(np.mean(batch_errors)), epoch, self.learning_rate, mom)
+                blow_up(float(np.mean(batch_errors)), f"RBM training blew up in epoch {epoch + 1}",
+                        f"lower learning_rate (now {self.learning_rate:g}; 0.01 to 0.1 suits data "
+                        f"in [0, 1]) or momentum (now {mom:g})")
                 chain_end = None if self.method == "pcd" else _chain_end(work, len(index), params, self.hidden, source)
                 self._store(params, velocity, persistent, chain_end)
                 seconds = time.perf_counter() - start
