@@ -1,6 +1,7 @@
 """The ``deepbelief`` command. Each subcommand parses flags, calls a public function, prints.
 
-User mistakes (missing files, bad flags, bad data) print one line on stderr and exit non-zero.
+User mistakes (missing files, bad flags, bad data, sizes that cannot fit in memory) print one
+line on stderr and exit non-zero.
 """
 
 import os
@@ -349,7 +350,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("deepbelief: interrupted; an RBM run continues with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (OSError, ValueError, TypeError, FloatingPointError, ImportError) as exc:
+    except (OSError, ValueError, TypeError, FloatingPointError, ImportError, MemoryError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"deepbelief {args.command}: error: {message}", file=sys.stderr)
         return EXIT_ERROR

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .counts import is_count
+from .memory import ais_bytes, betas_bytes, check_fits
 from .rbm_math import free_energy
 
 MAX_ENUMERATED_UNITS = 26  # 2^26 states take a minute; more is hopeless
@@ -44,10 +46,12 @@ def standard_betas(n_betas=None, dtype=torch.float64):
     """
     counts = (500, 4000, 10000)
     if n_betas is not None:
-        if n_betas < 4:
+        if not is_count(n_betas, 4):
             raise ValueError(
-                f"n_betas must be at least 4 for the standard schedule, got {n_betas}."
+                f"n_betas must be at least 4 for the standard schedule, got {n_betas!r}."
             )
+        check_fits(betas_bytes(n_betas), f"an AIS schedule of n_betas={n_betas}", "its betas",
+                   "use fewer betas (n_betas)")
         steps = n_betas - 1
         counts = [max(1, round(steps * c / 14500)) for c in counts[:2]]
         counts.append(steps - sum(counts))
@@ -60,8 +64,10 @@ def standard_betas(n_betas=None, dtype=torch.float64):
 
 def spaced_betas(n_betas, spacing="linear", start=1e-4, dtype=torch.float64):
     """``n_betas`` values from 0 to 1, evenly (``"linear"``) or geometrically from ``start``."""
-    if n_betas < 2:
-        raise ValueError(f"n_betas must be at least 2 (0 and 1), got {n_betas}.")
+    if not is_count(n_betas, 2):
+        raise ValueError(f"n_betas must be an integer >= 2 (0 and 1), got {n_betas!r}.")
+    check_fits(betas_bytes(n_betas), f"an AIS schedule of n_betas={n_betas}", "its betas",
+               "use fewer betas (n_betas)")
     if spacing == "linear":
         return torch.linspace(0.0, 1.0, n_betas, dtype=dtype)
     if spacing == "geometric":
@@ -241,8 +247,7 @@ def ais_log_partition(W, b, c, visible, hidden, betas=None, n_runs=100, base_bia
             "ais_log_partition does not anneal Gaussian-Gaussian RBMs: their log Z has a closed "
             "form, call exact_log_partition."
         )
-    if n_runs < 2:
-        raise ValueError(f"n_runs must be at least 2 (the spread needs two weights), got {n_runs}.")
+    n_runs = check_runs(n_runs, W.shape[::-1], W.device)
     betas = _check_betas(standard_betas() if betas is None else betas).tolist()
     n_hidden, n_visible = W.shape
     f64 = torch.float64
@@ -280,6 +285,17 @@ def ais_log_partition(W, b, c, visible, hidden, betas=None, n_runs=100, base_bia
                 progress(pending)
                 pending = 0
     return _summarise(log_w, len(betas), n_runs)
+
+
+def check_runs(n_runs, sizes, device):
+    """``n_runs`` as an int: ValueError unless it is an integer >= 2, MemoryError when the
+    states of that many runs through layers of ``sizes`` cannot fit (``memory.ais_bytes``)."""
+    if not is_count(n_runs, 2):
+        raise ValueError(f"n_runs must be an integer >= 2 (the spread needs two weights), "
+                         f"got {n_runs!r}.")
+    check_fits(ais_bytes(n_runs, sizes), f"AIS with n_runs={n_runs} through layers of {list(sizes)} units",
+               "the states of its runs", "use fewer runs (n_runs)", device)
+    return int(n_runs)
 
 
 def _summarise(log_w, n_betas, n_runs):

@@ -18,7 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .ais import _check_betas, _sample, _summarise, standard_betas
+from .ais import _check_betas, _sample, _summarise, check_runs, standard_betas
 from .dbm_math import even_layers, layer_input, log_marginal, odd_layers
 
 MAX_ENUMERATED_UNITS = 24  # units of one parity that exact sums enumerate, 2^24 states at most
@@ -47,8 +47,7 @@ def ais_log_partition(weights, biases, base_biases, betas=None, n_runs=100, gene
     -------
     ais.LogPartition
     """
-    if n_runs < 2:
-        raise ValueError(f"n_runs must be at least 2 (the spread needs two weights), got {n_runs}.")
+    n_runs = check_runs(n_runs, [len(b) for b in biases], biases[0].device)
     betas = _check_betas(standard_betas() if betas is None else betas).tolist()
     n_layers = len(biases)
     even, odd = list(even_layers(n_layers)), list(odd_layers(n_layers))

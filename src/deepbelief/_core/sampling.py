@@ -9,16 +9,15 @@ the steps ``burn_in, burn_in + thin, ..., burn_in + (n_keep - 1) * thin``.
 import torch
 
 from . import rbm_math as m
+from .counts import check_count
 
 OUTPUTS = ("mean", "state")
 
 
 def check_chain_settings(burn_in, thin, n_keep, output):
     """ValueError naming the setting when a chain's settings are not usable."""
-    for name, value, low in (("burn_in", burn_in, 1), ("thin", thin, 1),
-                             ("samples_per_chain", n_keep, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    for name, value in (("burn_in", burn_in), ("thin", thin), ("samples_per_chain", n_keep)):
+        check_count(name, value, 1)
     if output not in OUTPUTS:
         raise ValueError(f"output must be 'mean' (E[v | h]) or 'state' (a draw of v), "
                          f"got {output!r}.")

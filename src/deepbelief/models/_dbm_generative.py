@@ -12,6 +12,7 @@ from .._core import dbm_ais as da
 from .._core import dbm_math as dm
 from .._core.backend import RandomSource, make_generator, resolve_device, to_numpy, to_tensor
 from .._core.batches import dense_blocks
+from .._core.counts import check_count
 from .._core.progress import progress
 from .._core.sampling import chain_length, check_chain_settings
 from .._core.threads import limit_threads
@@ -36,7 +37,7 @@ class DBMGenerativeMixin:
         X = self._check_X(X)
         device = resolve_device(self.device)
         weights, biases = self._tensors(device, dtype)
-        steps = self.n_mean_field if n_mean_field is None else n_mean_field
+        steps = self.n_mean_field if n_mean_field is None else check_count("n_mean_field", n_mean_field)
         with torch.inference_mode(), limit_threads(self.n_jobs):
             for block in dense_blocks(X, _ROWS_AT_ONCE):
                 v = to_tensor(block, device, dtype)
@@ -242,6 +243,8 @@ class DBMGenerativeMixin:
             init = _sampling.dense_rows(self._check_X(init))
         n = _sampling.n_chains(init, n_samples)
         device = resolve_device(self.device)
+        _sampling.check_memory(self, n, self.layer_sizes_, burn_in, thin, samples_per_chain,
+                               return_chain, device)
         weights, biases = self._tensors(device)
         source = RandomSource(self.random_state_, device)
         kept, chain = [], []

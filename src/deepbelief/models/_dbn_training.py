@@ -5,6 +5,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from .._core import memory
+from .._core.backend import resolve_device
 from .._core.batches import LiftedRows, is_streamed
 from .._core.precision import check_int8
 from .._core.rbm_math import UNIT_TYPES
@@ -69,6 +71,12 @@ class DBNTrainingMixin:
     def _fit_stack(self, X, callback):
         rbms, seeds = self._make_rbms(self.layer_sizes_)
         check_int8(self.precision, [u for r in rbms for u in (r.visible, r.hidden)], self.layer_sizes_)
+        memory.check_fits(
+            memory.stack_bytes(self.layer_sizes_, self.batch_size, X.shape[0], self.precision),
+            f"DBN(layers={self.layer_sizes_}, batch_size={self.batch_size})",
+            "its RBMs' weights, momentum and batches",
+            "use fewer or smaller layers, or a smaller batch_size", resolve_device(self.device),
+        )
         fitted = self.warm_start and hasattr(self, "rbms_")
         kept = kept_rbms(self.rbms_, rbms, self.layer_sizes_) if fitted else 0
         if kept:

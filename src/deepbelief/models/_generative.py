@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._core import rbm_math as m
 from .._core.backend import RandomSource, to_numpy
+from .._core.counts import check_count
 from . import _sampling, likelihood
 
 
@@ -34,6 +35,7 @@ class GenerativeMixin:
             Sampled visible states in X's float dtype (float64 for other input): 0.0 / 1.0 for
             Bernoulli units (BernoulliRBM returns them as booleans), real values for Gaussian.
         """
+        n_steps = check_count("n_steps", n_steps)
         dtype, v, (W, b, c) = self._fitted_tensors(X)
         source = RandomSource(self.random_state_, v.device)
         with torch.inference_mode():

@@ -1,8 +1,8 @@
 """Layer lists and per-layer settings of a stack of RBMs, checked against the data."""
 
-from numbers import Integral
-
 import numpy as np
+
+from .._core.counts import is_count
 
 
 def layer_sizes(layers, n_features):
@@ -18,7 +18,7 @@ def layer_sizes(layers, n_features):
         )
     if sizes[0] is None:
         sizes[0] = n_features
-    bad = [s for s in sizes if not (isinstance(s, Integral) and s >= 1)]
+    bad = [s for s in sizes if not is_count(s, 1)]
     if bad:
         raise ValueError(f"layers must hold positive integers, got {layers!r}.")
     if sizes[0] != n_features:
@@ -54,10 +54,10 @@ def expand_per_layer(name, value, n_rbms):
 def hidden_sizes(hidden_layer_sizes):
     """``hidden_layer_sizes`` as a list of ints (an int means one hidden layer)."""
     sizes = hidden_layer_sizes
-    if isinstance(sizes, Integral):
+    if is_count(sizes):
         sizes = [sizes]
     sizes = list(sizes)
-    if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+    if not sizes or not all(is_count(s, 1) for s in sizes):
         raise ValueError(
             "hidden_layer_sizes must be a non-empty list of positive integers, the sizes of the "
             f"hidden layers only (e.g. (500, 500, 2000)), got {hidden_layer_sizes!r}."

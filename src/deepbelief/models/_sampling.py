@@ -7,9 +7,11 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from .._core import memory
 from .._core import rbm_math as m
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
-from .._core.sampling import check_chain_settings, run_chains
+from .._core.counts import is_count
+from .._core.sampling import chain_length, check_chain_settings, run_chains
 from .._core.threads import limit_threads
 
 INITS = ("auto", "persistent", "biases", "noise")
@@ -57,9 +59,23 @@ def n_chains(init, n_samples):
         if n != len(init):
             raise ValueError(f"init has {len(init)} rows but n_samples={n_samples}: one chain "
                              "starts at each row, so leave n_samples out or make them agree.")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_count(n, 1):
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
     return int(n)
+
+
+def check_memory(model, n, sizes, burn_in, thin, samples_per_chain, return_chain, device):
+    """MemoryError, before the chains start, when ``n`` chains of ``model`` through layers of
+    ``sizes`` (visible first) and the samples they return cannot fit (``_core/memory``)."""
+    recorded = chain_length(burn_in, thin, samples_per_chain) if return_chain else 0
+    fix = "draw fewer chains (n_samples) or fewer samples_per_chain"
+    memory.check_fits(
+        memory.chains_bytes(n, sizes, samples_per_chain, recorded),
+        f"{type(model).__name__}.sample(n_samples={n}, samples_per_chain={samples_per_chain}"
+        f"{', return_chain=True' if return_chain else ''})",
+        "its chains and samples",
+        fix + (", or leave return_chain off" if return_chain else ""), device,
+    )
 
 
 def _start(rbm, init, n, W, b, c, source):
@@ -81,8 +97,10 @@ def _start(rbm, init, n, W, b, c, source):
     return m.sample_units(m.mean_hiddens(v, W, c, rbm.hidden), rbm.hidden, source)
 
 
-def rbm_chains(rbm, init, n_samples, burn_in, thin, samples_per_chain, output, return_chain):
-    """What ``RBM.sample`` returns; ``init`` is checked already (``resolve_init``).
+def rbm_chains(rbm, init, n_samples, burn_in, thin, samples_per_chain, output, return_chain,
+               owner=None):
+    """What ``RBM.sample`` returns; ``init`` is checked already (``resolve_init``). ``owner``
+    is the model sampled (a DBN whose top RBM ``rbm`` is), for messages; default ``rbm``.
 
     Returns ``(samples, chain)``: samples of shape (samples_per_chain, n, n_features) and the
     report of every step (n_steps, n, n_features) or None.
@@ -90,6 +108,8 @@ def rbm_chains(rbm, init, n_samples, burn_in, thin, samples_per_chain, output, r
     check_chain_settings(burn_in, thin, samples_per_chain, output)
     n = n_chains(init, n_samples)
     device = resolve_device(rbm.device)
+    check_memory(owner or rbm, n, rbm.components_.shape[::-1], burn_in, thin, samples_per_chain,
+                 return_chain, device)
     source = RandomSource(rbm.random_state_, device)
     W, b, c = (to_tensor(p, device) for p in rbm._param_arrays())
     steps = []
@@ -174,7 +194,7 @@ class DBNSamplingMixin:
             X = dense_rows(self._check_X(init))
             init = self.layer_activations(X, below)[-1] if below else X
         samples, chain = rbm_chains(top, init, n_samples, burn_in, thin,
-                                              samples_per_chain, output, return_chain)
+                                              samples_per_chain, output, return_chain, owner=self)
         if below:
             samples = self._down(samples, below, output)
             if return_chain:

@@ -12,9 +12,10 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._core import ais
+from .._core import ais, memory
 from .._core.backend import is_binary, make_generator, resolve_device, summed
 from .._core.batches import column_mean, dense_blocks
+from .._core.counts import check_count
 from .._core.progress import progress
 
 _SAMPLES_AT_ONCE = 4096  # rows x samples per image held in memory at once by the DBN bound
@@ -203,6 +204,14 @@ def dbn_log_likelihood_bound(dbn, X, log_z_top=None, *, n_samples=10, base_data=
     ]
     X = _data(X, layers[0][0].shape[1])
     _check_binary(X, rbms[0].visible)
+    n_samples = check_count("n_samples", n_samples)
+    rows = max(1, _SAMPLES_AT_ONCE // n_samples)
+    first = layers[0][0].shape[::-1]  # (n_visible, n_hidden) of the bottom RBM
+    memory.check_fits(
+        memory.FLOAT64 * min(rows, X.shape[0]) * n_samples * sum(first),
+        f"the DBN bound with n_samples={n_samples} posterior samples per example",
+        "the samples of its bottom layers", "use fewer samples (n_samples)", device,
+    )
     if log_z_top is None:
         base = X if base_data is None else _data(base_data, X.shape[1], "base_data")
         if len(layers) > 1:  # the top RBM's visible layer: means carried up, a block at a time
@@ -213,7 +222,6 @@ def dbn_log_likelihood_bound(dbn, X, log_z_top=None, *, n_samples=10, base_data=
             random_state=rng, verbose=verbose,
         )
     generator = make_generator(rng, device)
-    rows = max(1, _SAMPLES_AT_ONCE // n_samples)
     log_z_top = float(log_z_top)
     bounds = [
         ais.dbn_log_likelihood_bound(_tensor(X[i : i + rows], device), layers, log_z_top,

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .._core.counts import is_count
 from .._core.files import atomic_write_bytes
 
 
@@ -77,7 +78,7 @@ def make_animation(frames, path, fps=5, scale=1):
         raise ValueError("frames is empty; pass at least one PNG path or image array.")
     if not isinstance(fps, Real) or fps <= 0:
         raise ValueError(f"fps must be a positive number, got {fps!r}.")
-    if not isinstance(scale, int) or scale < 1:
+    if not is_count(scale, 1):
         raise ValueError(f"scale must be a positive integer, got {scale!r}.")
     images = _same_size([_frame_image(frame, scale) for frame in frames])
     buffer = io.BytesIO()
