@@ -8,9 +8,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._core import backprop
+from .._core import backprop, memory
 from .._core.backend import DEVICE_CONSTRAINT, resolve_device
 from .._core.budget import resolve_n_iter
+from .._core.counts import Count
 from .._core.precision import PRECISIONS, compute_dtype, macs_per_product
 from .._core.rbm_math import UNIT_TYPES
 from ._layers import expand_per_layer
@@ -19,6 +20,8 @@ from .modelfile import SaveLoadMixin
 
 PRETRAIN_SETTINGS = ("pretrain_n_iter", "pretrain_learning_rate", "pretrain_momentum",
                      "pretrain_weight_decay")
+# What fine-tuning appends to its record every epoch (besides its metric): a loaded one has them.
+HISTORY_KEYS = ("epoch", "loss", "learning_rate", "time")
 
 
 class FineTunedNet(SaveLoadMixin, BaseEstimator):
@@ -31,9 +34,7 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
     _parameter_constraints = {
         "visible": [StrOptions(set(UNIT_TYPES))],
         "pretrain": ["boolean"],
-        "pretrain_n_iter": [
-            Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), list, tuple
-        ],
+        "pretrain_n_iter": [Count(1), StrOptions({"auto"}), list, tuple],
         "pretrain_learning_rate": [
             Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list, tuple
         ],
@@ -44,16 +45,27 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
         "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
         "momentum": [Interval(Real, 0, 1, closed="left"), tuple],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Count(0), StrOptions({"auto"})],
+        "batch_size": [Count(1)],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Count(1)],
         "random_state": ["random_state"],
         "device": DEVICE_CONSTRAINT,
         "precision": [StrOptions(set(PRECISIONS))],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
+
+    def _check_memory(self, shapes, n_rows):
+        """MemoryError, before anything is allocated, when fine-tuning the layers ``shapes``
+        ((n_in, n_out) each) cannot fit (``_core/memory``); pretraining checks its DBN itself."""
+        sizes = [shapes[0][0], *(n_out for _, n_out in shapes)]
+        memory.check_fits(
+            memory.net_bytes(shapes, self.batch_size, n_rows),
+            f"{type(self).__name__} with layers {sizes} (batch_size={self.batch_size})",
+            "its weights, gradients, momentum and batches",
+            "use fewer or smaller layers, or a smaller batch_size", resolve_device(self.device),
+        )
 
     def _pretrain(self, X, sizes, hidden, rng, callback=None):
         """The DBN that initialises the network, fitted on ``X`` from the ``pretrain_*`` settings.
@@ -132,14 +144,50 @@ class FineTunedNet(SaveLoadMixin, BaseEstimator):
         arrays.update(dbn_arrays)
         return arrays, state
 
-    def _set_state(self, arrays, state):
-        self.coefs_, self.intercepts_ = backprop.layers_from_saved(arrays)
-        self.n_features_in_ = state["n_features_in_"]
-        self.n_iter_ = state["n_iter_"]
-        self.history_ = state["history_"]
-        self.stopping_ = state.get("stopping_")  # absent from files of deepbelief <= 0.1.0
-        self.dbn_ = _dbn_from_saved(arrays, state["dbn_"])
+    def _set_state(self, saved):
+        """Take the fitted state from ``saved`` (a ``_file_checks.Saved``): the layers, the
+        training record, and the pretrained DBN, checked to be the stack the net began as."""
+        self._set_net_state(saved)
+        self.dbn_ = saved.model("dbn_", DBN, optional=True)
+        if self.dbn_ is not None:
+            sizes = [self.n_features_in_, *self._pretrained_widths()]
+            if self.dbn_.layer_sizes_ != sizes or self.dbn_.visible != self.visible:
+                saved.fail("dbn_", f"is a {self.dbn_.visible} DBN with layers {self.dbn_.layer_sizes_} "
+                           f"but the net began as a {self.visible} one with layers {sizes}.")
         return self
+
+    def _set_net_state(self, saved):
+        """The layers (of the shapes ``_saved_shapes`` gives) and the fine-tuning record."""
+        self.n_features_in_ = saved.integer("n_features_in_", minimum=1)
+        shapes = self._saved_shapes(saved)
+        self.coefs_ = saved.array_list("coefs_", shapes, means=f"the layers {shapes} (n_in, n_out)")
+        self.intercepts_ = saved.array_list("intercepts_", [(n_out,) for _, n_out in shapes],
+                                            means="one bias per unit of each layer")
+        self.n_iter_ = saved.integer("n_iter_")
+        self.history_ = saved.history("history_", HISTORY_KEYS)
+        self.stopping_ = saved.stopping("stopping_")  # absent from files of deepbelief <= 0.1.0
+
+
+def chain_shapes(saved, n_in, min_layers):
+    """The (n_in, n_out) of the file's layers ``coefs_.0``, ``coefs_.1``, ..., each taking the
+    outputs of the one before, the first ``n_in`` inputs; at least ``min_layers`` of them."""
+    n = saved.count("coefs_")
+    if n < min_layers:
+        saved.fail("coefs_", f"has {n} layers but this network has at least {min_layers}.")
+    shapes = []
+    for i in range(n):
+        W = saved.array(f"coefs_.{i}", (n_in, None), means="the outputs of the layer below as rows")
+        shapes.append(W.shape)
+        n_in = W.shape[1]
+    return shapes
+
+
+def read_classes(saved, n_outputs):
+    """A classifier's ``classes_``, one per output unit (at least two)."""
+    if n_outputs < 2:
+        saved.fail("coefs_", f"ends in {n_outputs} output unit but a classifier has one per "
+                   "class, at least two.")
+    return saved.labels("classes_", "classes_dtype", n_outputs)
 
 
 def _dbn_to_saved(dbn, prefix="dbn_."):
@@ -148,11 +196,3 @@ def _dbn_to_saved(dbn, prefix="dbn_."):
         return {}, None
     arrays, state = dbn._get_state()
     return {prefix + k: v for k, v in arrays.items()}, {"params": dbn.get_params(), "state": state}
-
-
-def _dbn_from_saved(arrays, saved, prefix="dbn_."):
-    """The inverse of ``_dbn_to_saved``."""
-    if saved is None:
-        return None
-    own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-    return DBN(**saved["params"])._set_state(own, saved["state"])

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core import backprop as ft
+from .._core import blowup
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
 from .._core.batches import dense_blocks
 from .._core.rbm_math import UNIT_TYPES
@@ -235,6 +236,8 @@ class DeepAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, FineTun
             X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
             self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
             check_unit_range(X, self.visible)
+            pairs = list(zip(self.layer_sizes_[:-1], self.layer_sizes_[1:]))
+            self._check_memory(pairs + [(b, a) for a, b in reversed(pairs)], X.shape[0])
             rng = check_random_state(self.random_state)
             device = resolve_device(self.device)
             X_val = None
@@ -284,11 +287,15 @@ class DeepAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, FineTun
                 return sum(squared_error(output(x), x) for x in val.blocks()) / X_val.shape[0]
 
         settings = self._settings(self.n_iter, X.shape[0], weights)
+        # The first and last layers touch Gaussian visible units, whose weights scale with the
+        # data: the blow-up check skips them.
+        watched = weights if bernoulli else weights[1:-1]
         return ft.train(
             weights, biases, batch_loss, X.shape[0], settings, source, evaluate=evaluate,
             history=self.history_, metric="reconstruction_error", name=type(self).__name__,
             verbose=self.verbose,
             on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases),
+            blow_up=blowup.autoencoder_check(watched, X, self.visible),
         )
 
     # ------------------------------------------------------------- inference
@@ -399,6 +406,16 @@ class DeepAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, FineTun
         state["layer_sizes_"] = self.layer_sizes_
         return arrays, state
 
-    def _set_state(self, arrays, state):
-        self.layer_sizes_ = state["layer_sizes_"]
-        return super()._set_state(arrays, state)
+    def _saved_shapes(self, saved):
+        """The layers in a file: the encoder down ``layer_sizes_``, the decoder back up."""
+        sizes = saved.sizes("layer_sizes_", min_length=2)
+        saved.check_params(lambda: layer_sizes(self.layers, self.n_features_in_))
+        if sizes[0] != self.n_features_in_:
+            saved.fail("layer_sizes_", f"starts with {sizes[0]} but n_features_in_ is "
+                       f"{self.n_features_in_}.")
+        self.layer_sizes_ = sizes
+        encoder = list(zip(sizes[:-1], sizes[1:]))
+        return encoder + [(n_out, n_in) for n_in, n_out in reversed(encoder)]
+
+    def _pretrained_widths(self):
+        return self.layer_sizes_[1:]

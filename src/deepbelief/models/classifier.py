@@ -1,7 +1,7 @@
 """A classifier: a DBN pretrained without labels, topped with softmax, fine-tuned by backprop."""
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -13,10 +13,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from .._core import backprop as ft
+from .._core import blowup
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
+from .._core.counts import Count
 from .._core.threads import limit_threads
 from ._continued import ContinuedTrainingMixin, class_indices, split_off
-from ._finetuned import FineTunedNet
+from ._finetuned import FineTunedNet, chain_shapes, read_classes
 from ._layers import hidden_sizes
 from ._mlp_attributes import MLPAttributesMixin
 from .modelfile import register
@@ -171,10 +173,10 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
 
     _parameter_constraints = {
         **FineTunedNet._parameter_constraints,
-        "hidden_layer_sizes": [Interval(Integral, 1, None, closed="left"), list, tuple, np.ndarray],
+        "hidden_layer_sizes": [Count(1), list, tuple, np.ndarray],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "output_n_iter": [Interval(Integral, 0, None, closed="left")],
+        "output_n_iter": [Count(0)],
         "warm_start": ["boolean"],
     }
 
@@ -308,6 +310,8 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
         out for validation."""
         with limit_threads(self.n_jobs):
             X, y, sizes = self._validate_fit_data(X, y, classes)
+            n_classes = len(self.classes_)
+            self._check_memory(list(zip([X.shape[1], *sizes], [*sizes, n_classes])), X.shape[0])
             rng = self._rng = check_random_state(self.random_state)
             device = resolve_device(self.device)
             X_val = y_val = None
@@ -357,6 +361,8 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
 
         common = dict(evaluate=evaluate, history=self.history_, metric="train_error",
                       name=type(self).__name__, verbose=self.verbose)
+        # Weights from Gaussian visible units scale with the data: the blow-up check skips them.
+        watched = weights[1:] if self.visible == "gaussian" else weights
         if output_n_iter:
             with torch.no_grad():  # (n_samples, last hidden size), computed once
                 top = data.map(lambda x: features(x, False))
@@ -364,7 +370,8 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
                 [weights[-1]], [biases[-1]],
                 lambda rows: logits_loss(ft.dropout(top[rows], self.dropout, source), rows),
                 len(y), self._settings(output_n_iter, len(y), [weights[-1]]), source, phase="output",
-                on_epoch=ft.snapshot_hook(self, callback, "output", weights, biases), **common,
+                on_epoch=ft.snapshot_hook(self, callback, "output", weights, biases),
+                blow_up=blowup.classification_check([weights[-1]], len(self.classes_)), **common,
             )
             del top
         if n_iter:
@@ -375,7 +382,8 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
             self.stopping_ = ft.train(
                 weights, biases, lambda rows: logits_loss(features(data.take(rows), True), rows),
                 len(y), settings, source, phase="network", optimizer=optimizer,
-                on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases), **common,
+                on_epoch=ft.snapshot_hook(self, callback, "network", weights, biases),
+                blow_up=blowup.classification_check(watched, len(self.classes_)), **common,
             )
             self._optimizer_state = optimizer.state_dict()
             self.n_iter_ += self.stopping_["epochs_run"]
@@ -412,9 +420,18 @@ class DBNClassifier(ContinuedTrainingMixin, MLPAttributesMixin, ClassifierMixin,
         state["t_"] = int(self.t_)
         return arrays, state
 
-    def _set_state(self, arrays, state):
-        self.classes_ = np.array(state["classes_"], dtype=np.dtype(state["classes_dtype"]))
-        self.t_ = state.get("t_")  # absent from files of deepbelief 0.1.0
+    def _set_state(self, saved):
+        self.t_ = saved.integer("t_", default=None)  # absent from files of deepbelief 0.1.0
         self._optimizer_state = None
-        return super()._set_state(arrays, state)
+        return super()._set_state(saved)
+
+    def _saved_shapes(self, saved):
+        """The layers in a file: a chain from the features to one output per class."""
+        saved.check_params(lambda: hidden_sizes(self.hidden_layer_sizes))
+        shapes = chain_shapes(saved, self.n_features_in_, min_layers=2)
+        self.classes_ = read_classes(saved, shapes[-1][1])
+        return shapes
+
+    def _pretrained_widths(self):
+        return [W.shape[1] for W in self.coefs_[:-1]]
 

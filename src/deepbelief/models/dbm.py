@@ -10,10 +10,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import dbm_math as dm
-from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range, is_binary
+from .._core import memory
+from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range, is_binary, resolve_device
 from .._core.batches import column_mean
 from .._core.budget import resolve_n_iter
 from .._core.cd import check_momentum
+from .._core.counts import Count
 from .._core.precision import PRECISIONS
 from .._core.threads import limit_threads
 from ._dbm_generative import DBMGenerativeMixin
@@ -21,10 +23,12 @@ from ._dbm_pretrain import pretrain
 from ._dbm_training import DBMTrainingMixin
 from ._layers import expand_per_layer, layer_sizes
 from .likelihood import _check_binary
-from .modelfile import SaveLoadMixin, random_state_from_saved, random_state_to_saved, register
+from .modelfile import SaveLoadMixin, random_state_to_saved, register
 
 PRETRAIN_SETTINGS = {"pretrain_n_iter": "n_iter", "pretrain_learning_rate": "learning_rate",
                      "pretrain_momentum": "momentum", "pretrain_weight_decay": "weight_decay"}
+# What joint training appends to every epoch: a loaded model's record must have them to resume.
+HISTORY_KEYS = ("epoch", "reconstruction_error", "time", "learning_rate", "momentum")
 
 
 def check_dbm_layers(sizes):
@@ -142,20 +146,20 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
     _parameter_constraints = {
         "layers": [list, tuple, np.ndarray],
         "pretrain": ["boolean"],
-        "pretrain_n_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}),
+        "pretrain_n_iter": [Count(1), StrOptions({"auto"}),
                             list, tuple],
         "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither"), list, tuple],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), list, tuple],
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left"), list, tuple],
-        "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "n_iter": [Count(0), StrOptions({"auto"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "learning_rate_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"linear"})],
         "momentum": [Interval(Real, 0, 1, closed="left"), tuple, list],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_chains": [Interval(Integral, 1, None, closed="left")],
-        "k": [Interval(Integral, 1, None, closed="left")],
-        "n_mean_field": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Count(1)],
+        "n_chains": [Count(1)],
+        "k": [Count(1)],
+        "n_mean_field": [Count(1)],
         "sample_input": ["boolean"],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -242,6 +246,15 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
             if not resume:
                 self.layer_sizes_ = layer_sizes(self.layers, X.shape[1])
                 check_dbm_layers(self.layer_sizes_)
+                training = self.n_iter != 0  # n_iter=0 only initialises: no chains, no batches
+                memory.check_fits(
+                    memory.dbm_bytes(self.layer_sizes_, self.batch_size, X.shape[0] * training,
+                                     self.n_chains * training, self.precision),
+                    f"DBM(layers={self.layer_sizes_}, batch_size={self.batch_size}, n_chains="
+                    f"{self.n_chains})", "its weights, momentum, chains and batches",
+                    "use fewer or smaller layers, a smaller batch_size or fewer n_chains",
+                    resolve_device(self.device),
+                )
                 self.random_state_ = check_random_state(self.random_state)
                 self._init_params(X)
             planned = resolve_n_iter(self.n_iter, X.shape[0], self.batch_size)
@@ -253,10 +266,7 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
         sizes, n_rbms = self.layer_sizes_, len(self.layer_sizes_) - 1
         self.pretrain_history_ = []
         if self.pretrain:
-            settings = {key: expand_per_layer(name, getattr(self, name), n_rbms)
-                        for name, key in PRETRAIN_SETTINGS.items()}
-            for momentum in settings["momentum"]:
-                check_momentum(momentum)
+            settings = self._pretrain_settings(n_rbms)
             per_rbm = [{key: values[i] for key, values in settings.items()} for i in range(n_rbms)]
             seeds = [int(self.random_state_.randint(np.iinfo(np.int32).max)) for _ in range(n_rbms)]
             weights, biases, rbms = pretrain(self, X, sizes, per_rbm, seeds,
@@ -370,24 +380,48 @@ class DBM(DBMTrainingMixin, DBMGenerativeMixin, SaveLoadMixin, TransformerMixin,
                  "pretrain_history_": self.pretrain_history_, "random_state_": rng_info}
         return arrays, state
 
-    def _set_state(self, arrays, state):
-        def listed(name):
-            return [arrays[f"{name}.{i}"] for i in range(len(arrays)) if f"{name}.{i}" in arrays]
-
-        self.layer_sizes_ = state["layer_sizes_"]
-        self.weights_, self.biases_ = listed("weights_"), listed("biases_")
-        self.layer_means_ = listed("layer_means_")
-        shapes = [W.shape for W in self.weights_]
-        expected = list(zip(self.layer_sizes_[1:], self.layer_sizes_[:-1]))
-        if shapes != expected or [len(b) for b in self.biases_] != self.layer_sizes_:
-            raise ValueError("model file is inconsistent: weight and bias shapes do not match "
-                             f"the layer sizes {self.layer_sizes_}.")
-        self._velocity, self._chains = listed("velocity") or None, listed("chains") or None
-        self.random_state_ = random_state_from_saved(arrays["random_state_.keys"],
-                                                     state["random_state_"])
-        self.n_features_in_, self.n_iter_ = state["n_features_in_"], state["n_iter_"]
-        self.history_, self.pretrain_history_ = state["history_"], state["pretrain_history_"]
+    def _set_state(self, saved):
+        """Take the fitted state from ``saved`` (a ``_file_checks.Saved``): weights, biases,
+        base rates, momentum buffers and chains, each checked against ``layer_sizes_``."""
+        n_features = saved.integer("n_features_in_", minimum=1)
+        sizes = saved.sizes("layer_sizes_", min_length=3)
+        n_rbms = len(sizes) - 1
+        saved.check_params(lambda: check_dbm_layers(layer_sizes(self.layers, n_features)),
+                           lambda: check_momentum(self.momentum),
+                           lambda: self.pretrain and self._pretrain_settings(n_rbms))
+        if sizes[0] != n_features:
+            saved.fail("n_features_in_", f"is {n_features} but layer_sizes_ starts with {sizes[0]}.")
+        pairs = [(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        layers = [(n,) for n in sizes]
+        self.weights_ = saved.array_list("weights_", pairs, means=f"the layer sizes {sizes}")
+        self.biases_ = saved.array_list("biases_", layers, means=f"the layer sizes {sizes}")
+        self.layer_means_ = saved.array_list("layer_means_", layers,
+                                             means=f"a mean per unit of the layers {sizes}")
+        for i, mean in enumerate(self.layer_means_):
+            if mean.min() < 0 or mean.max() > 1:
+                saved.fail(f"layer_means_.{i}", "must hold means of units in [0, 1].")
+        self._velocity = saved.optional_array_list(
+            "velocity", pairs + layers, means="momentum buffers shaped as weights_, then biases_")
+        first = saved.optional_array("chains.0", (None, sizes[0]),
+                                     means="one row per chain, one column per visible unit")
+        rows = None if first is None else len(first)
+        self._chains = saved.optional_array_list(
+            "chains", [(rows, n) for n in sizes],
+            means=f"{rows} chains (as in chains.0) by the units of the layers {sizes}")
+        self.random_state_ = saved.random_state()
+        self.layer_sizes_, self.n_features_in_ = sizes, n_features
+        self.n_iter_ = saved.integer("n_iter_")
+        self.history_ = saved.history("history_", HISTORY_KEYS)
+        self.pretrain_history_ = saved.history_list("pretrain_history_", ())
         return self
+
+    def _pretrain_settings(self, n_rbms):
+        """The ``pretrain_*`` settings of each of ``n_rbms`` RBMs, checked."""
+        settings = {key: expand_per_layer(name, getattr(self, name), n_rbms)
+                    for name, key in PRETRAIN_SETTINGS.items()}
+        for momentum in settings["momentum"]:
+            check_momentum(momentum)
+        return settings
 
 
 def to_array(tensor):

@@ -1,23 +1,23 @@
 """A classifier initialised from a DBM (Salakhutdinov & Hinton 2009, section 4): a feed-forward
 net whose input is augmented with the DBM's mean-field posteriors, fine-tuned by backprop."""
 
-from numbers import Integral
-
 import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import backprop as ft
+from .._core import blowup
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
+from .._core.counts import Count
 from .._core.threads import limit_threads
 from ._continued import split_off
-from ._finetuned import FineTunedNet
+from ._finetuned import FineTunedNet, chain_shapes, read_classes
 from ._mlp_attributes import MLPAttributesMixin
 from .classifier import DBNClassifier, hidden_sizes
 from .dbm import DBM
@@ -106,7 +106,7 @@ n_outputs_, out_activation_
         **{k: v for k, v in DBNClassifier._parameter_constraints.items() if k in _SHARED},
         "hidden_layer_sizes": [list, tuple, np.ndarray],
         "pretrain_learning_rate": DBM._parameter_constraints["pretrain_learning_rate"],
-        "dbm_n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "dbm_n_iter": [Count(0), StrOptions({"auto"})],
         "dbm_learning_rate": DBM._parameter_constraints["learning_rate"],
     }
 
@@ -236,6 +236,7 @@ n_outputs_, out_activation_
                                  "least two hidden layers, e.g. (500, 1000).")
             if self.n_iter == 0 and self.output_n_iter == 0:
                 raise ValueError("n_iter + output_n_iter must be at least 1 (got 0): set n_iter.")
+            self._check_memory(list(zip([X.shape[1], *sizes], [*sizes, len(self.classes_)])), X.shape[0])
             rng = check_random_state(self.random_state)
             self.dbm_ = self._make_dbm(X, sizes, rng, dbm)
             Z = self._inputs(X)
@@ -313,11 +314,13 @@ n_outputs_, out_activation_
 
             self.stopping_ = ft.train([weights[-1]], [biases[-1]], output_loss, len(y),
                                       self._settings(self.output_n_iter, len(y), [weights[-1]]),
-                                      source, phase="output", **common)
+                                      source, phase="output", **common,
+                                      blow_up=blowup.classification_check([weights[-1]], len(self.classes_)))
         if self.n_iter:
             self.stopping_ = ft.train(weights, biases, batch_loss, len(y),
                                       self._settings(self.n_iter, len(y), weights), source,
-                                      phase="network", **common)
+                                      phase="network", **common,
+                                      blow_up=blowup.classification_check(weights, len(self.classes_)))
             self.n_iter_ = self.stopping_["epochs_run"]
 
     # ------------------------------------------------------------- inference
@@ -358,14 +361,30 @@ n_outputs_, out_activation_
             state["dbm_"] = {"params": self.dbm_.get_params(), "state": dbm_state}
         return arrays, state
 
-    def _set_state(self, arrays, state):
-        self.coefs_, self.intercepts_ = ft.layers_from_saved(arrays)
-        self.classes_ = np.array(state["classes_"], dtype=np.dtype(state["classes_dtype"]))
-        self.n_features_in_, self.n_iter_ = state["n_features_in_"], state["n_iter_"]
-        self.history_, self.stopping_ = state["history_"], state["stopping_"]
-        self.dbm_ = None
-        if state["dbm_"] is not None:
-            own = {k[len("dbm_."):]: v for k, v in arrays.items() if k.startswith("dbm_.")}
-            self.dbm_ = DBM(**state["dbm_"]["params"])._set_state(own, state["dbm_"]["state"])
+    def _set_state(self, saved):
+        """Take the fitted state from ``saved`` (a ``_file_checks.Saved``): the DBM, then the
+        layers, checked to be the net that DBM initialises (or a plain one without it)."""
+        self.dbm_ = saved.model("dbm_", DBM, optional=True)
+        self._set_net_state(saved)
         return self
+
+    def _saved_shapes(self, saved):
+        """The layers in a file: hidden layer l takes layer l - 1 and the posterior of layer
+        l + 1 (``_initial_layers``), then the softmax; without a DBM a plain chain."""
+        saved.check_params(lambda: hidden_sizes(self.hidden_layer_sizes))
+        if self.dbm_ is None:
+            shapes = chain_shapes(saved, self.n_features_in_, min_layers=3)
+        else:
+            sizes = self.dbm_.layer_sizes_
+            if sizes[0] != self.n_features_in_:
+                saved.fail("dbm_.n_features_in_", f"is {sizes[0]} but the classifier's is "
+                           f"{self.n_features_in_}.")
+            top = len(sizes) - 1
+            shapes = [(sizes[i] + sizes[i + 2], sizes[i + 1]) for i in range(top - 1)]
+            shapes.append((sizes[top - 1], sizes[top]))
+            n_out = saved.array(f"coefs_.{top}", (sizes[top], None),
+                                means="the top layer's units as rows").shape[1]
+            shapes.append((sizes[top], n_out))
+        self.classes_ = read_classes(saved, shapes[-1][1])
+        return shapes
 

@@ -10,11 +10,12 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
 from .._core.batches import as_stream, check_stream, is_streamed
+from .._core.counts import Count, is_count
 from .._core.precision import RBM_PRECISIONS
 from .._core.rbm_math import UNIT_TYPES
 from . import likelihood
-from ._dbn_training import DBNTrainingMixin
-from ._layers import layer_sizes
+from ._dbn_training import PER_LAYER, DBNTrainingMixin
+from ._layers import expand_per_layer, layer_sizes
 from ._sampling import DBNSamplingMixin
 from ._stacking import UPPER_INITS
 from .modelfile import SaveLoadMixin, register
@@ -133,12 +134,12 @@ class DBN(DBNTrainingMixin, DBNSamplingMixin, ClassNamePrefixFeaturesOutMixin, S
         "learning_rate": [
             Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list, tuple
         ],
-        "n_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), list, tuple],
+        "n_iter": [Count(1), StrOptions({"auto"}), list, tuple],
         "momentum": [Interval(Real, 0, 1, closed="left"), list, tuple],
         "weight_decay": [Interval(Real, 0, None, closed="left"), list, tuple],
         "method": [StrOptions({"cd", "pcd"}), list, tuple],
-        "k": [Interval(Integral, 1, None, closed="left"), list, tuple],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "k": [Count(1), list, tuple],
+        "batch_size": [Count(1)],
         "penalty": [StrOptions({"l2", "l1"})],
         "learning_rate_decay": [
             Interval(Real, 0, 1, closed="right"), StrOptions({"linear"}), list, tuple
@@ -253,7 +254,7 @@ class DBN(DBNTrainingMixin, DBNSamplingMixin, ClassNamePrefixFeaturesOutMixin, S
         n = len(self.rbms_)
         if n_layers is None:
             return n
-        if not (isinstance(n_layers, Integral) and 1 <= n_layers <= n):
+        if not (is_count(n_layers, 1) and n_layers <= n):
             raise ValueError(f"n_layers must be an integer from 1 to {n} (the number of RBMs), "
                              f"got {n_layers!r}.")
         return int(n_layers)
@@ -367,13 +368,32 @@ class DBN(DBNTrainingMixin, DBNSamplingMixin, ClassNamePrefixFeaturesOutMixin, S
         }
         return arrays, state
 
-    def _set_state(self, arrays, state):
-        self.rbms_ = []
-        for i, layer in enumerate(state["layers"]):
-            prefix = f"layers.{i}."
-            rbm_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-            self.rbms_.append(RBM(**layer["params"])._set_state(rbm_arrays, layer["state"]))
+    def _set_state(self, saved):
+        """Take the fitted RBMs from ``saved`` (a ``_file_checks.Saved``), checked to form
+        this stack: each RBM's sizes those of ``layer_sizes_``, its visible units the hidden
+        units below it, its settings those the DBN's parameters give."""
+        n_features = saved.integer("n_features_in_", minimum=1)
+        sizes = saved.sizes("layer_sizes_", min_length=2)
+        n_rbms = len(sizes) - 1
+        saved.check_params(lambda: layer_sizes(self.layers, n_features),
+                           *(lambda name=name: expand_per_layer(name, getattr(self, name), n_rbms)
+                             for name in PER_LAYER))
+        if sizes[0] != n_features:
+            saved.fail("n_features_in_", f"is {n_features} but layer_sizes_ starts with {sizes[0]}.")
+        rbms = saved.models("layers", RBM)
+        if len(rbms) != n_rbms:
+            saved.fail("layers", f"holds {len(rbms)} RBMs but layer_sizes_ {sizes} needs {n_rbms}.")
+        hidden = expand_per_layer("hidden", self.hidden, n_rbms)
+        for i, rbm in enumerate(rbms):
+            if rbm.components_.shape != (sizes[i + 1], sizes[i]):
+                saved.fail(f"layers.{i}.components_", f"has shape {rbm.components_.shape} but "
+                           f"layer_sizes_ {sizes} needs ({sizes[i + 1]}, {sizes[i]}).")
+            units = (self.visible if i == 0 else rbms[i - 1].hidden, hidden[i])
+            if (rbm.visible, rbm.hidden) != units:
+                saved.fail(f"layers.{i}.params", f"has {rbm.visible} visible and {rbm.hidden} "
+                           f"hidden units but the DBN needs {units[0]} and {units[1]} there.")
+        self.rbms_ = rbms
         self.history_ = [rbm.history_ for rbm in self.rbms_]
-        self.layer_sizes_ = state["layer_sizes_"]
-        self.n_features_in_ = state["n_features_in_"]
+        self.layer_sizes_ = sizes
+        self.n_features_in_ = n_features
         return self

@@ -3,7 +3,9 @@
 A file holds the constructor parameters, the fitted arrays and the training state (momentum
 buffers, persistent chains, the random generator), so a loaded model predicts exactly as the saved
 one did and training can resume where it stopped. A SHA-256 over the description and every tensor
-catches files that were edited or damaged after saving.
+catches files that were edited or damaged after saving. It proves nothing more (anyone can write
+a file with a valid digest), so loading also checks every field against the arrays
+(``_file_checks``) and refuses a file that contradicts itself with one ValueError naming the field.
 """
 
 import hashlib
@@ -16,6 +18,7 @@ from safetensors.numpy import save as _safetensors_bytes
 
 from .._core.files import atomic_write_bytes
 from .._version import __version__
+from ._file_checks import Saved, build
 
 FORMAT = "deepbelief"
 FORMAT_VERSION = 1
@@ -47,6 +50,8 @@ def _encode(value):
         return {"__tuple__": [_encode(v) for v in value]}
     if isinstance(value, list):
         return [_encode(v) for v in value]
+    if isinstance(value, np.ndarray) and value.ndim == 1:  # layer sizes: back as a list
+        return [_encode(v) for v in value.tolist()]
     if isinstance(value, dict):
         return {k: _encode(v) for k, v in value.items()}
     if isinstance(value, np.generic):
@@ -60,7 +65,7 @@ def _encode(value):
 
 def _decode(value):
     if isinstance(value, dict):
-        if set(value) == {"__tuple__"}:
+        if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
             return tuple(_decode(v) for v in value["__tuple__"])
         return {k: _decode(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -101,12 +106,17 @@ def save(estimator, path):
 def load(path):
     """Load a model saved by ``save``. Only tensors and JSON are read; no code runs.
 
+    Every field of the description is checked against the arrays (shapes, dtypes, finite
+    values, JSON types, the constructor parameters), so a file that contradicts itself is
+    refused here rather than giving NaN or wrong results later.
+
     Raises
     ------
     FileNotFoundError
         ``path`` does not exist.
     ValueError
-        The file is not a deepbelief model, is damaged, or was edited after saving.
+        The file is not a deepbelief model, is damaged, was edited after saving, or holds a
+        field that disagrees with the model's arrays (the message names the field).
     """
     path = Path(path)
     if not path.is_file():
@@ -128,34 +138,51 @@ def load(path):
             f"{path} failed its integrity check: the file was modified or damaged after it was "
             "saved. Re-train or restore the model from a good copy."
         )
-    info = json.loads(description)
-    if info.get("format") != FORMAT or info.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has format {info.get('format')!r} version {info.get('format_version')!r}; "
-            f"this deepbelief reads {FORMAT!r} up to version {FORMAT_VERSION}: upgrade deepbelief."
-        )
-    cls = _CLASSES.get(info.get("class"))
-    if cls is None:
-        raise ValueError(f"{path} holds an unknown model class {info.get('class')!r}.")
+    cls, info = _read_description(path, description)
+    advice = (f"The file was edited, or written in a layout this deepbelief cannot read: re-train "
+              f"the model or use the version that wrote it (the file says deepbelief "
+              f"{info.get('library_version', '?')}).")
     try:
-        estimator = cls(**_decode(info["params"]))
-        estimator._set_state(arrays, _decode(info["state"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{path}: the {info.get('class')} model saved by deepbelief "
-            f"{info.get('library_version', '?')} in a layout this version cannot read "
-            f"({type(exc).__name__}: {exc}); re-train it or use the version that wrote it."
-        ) from None
+        saved = Saved(arrays, _decode(info.get("state")))
+        estimator = build(cls, _decode(info.get("params")), saved)
+        saved.check_all_read()
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc} {advice}") from None
+    except Exception as exc:  # what the checks missed is still the file's fault, not a crash
+        raise ValueError(f"{path}: the {cls.__name__} in it could not be rebuilt "
+                         f"({type(exc).__name__}: {exc}). {advice}") from None
     return estimator
+
+
+def _read_description(path, description):
+    """The model class and the description of a model file, the format checked."""
+    try:
+        info = json.loads(description)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: its description is not a JSON object; the file was not "
+                         "written by deepbelief.")
+    version = info.get("format_version")
+    if (info.get("format") != FORMAT or isinstance(version, bool) or not isinstance(version, int)
+            or version < 1):
+        raise ValueError(
+            f"{path} has format {info.get('format')!r} version {version!r}; this deepbelief reads "
+            f"format {FORMAT!r} with an integer version from 1 to {FORMAT_VERSION}."
+        )
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format {FORMAT!r} version {version}; this deepbelief reads versions up "
+            f"to {FORMAT_VERSION}: upgrade deepbelief."
+        )
+    name = info.get("class")
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"{path} holds an unknown model class {name!r}.")
+    return cls, info
 
 
 def random_state_to_saved(rng):
     """A NumPy RandomState as (array, JSON) so resumed training draws the same numbers."""
     kind, keys, pos, has_gauss, cached = rng.get_state()
     return keys, {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)}
-
-
-def random_state_from_saved(keys, info):
-    rng = np.random.RandomState()
-    rng.set_state((info["kind"], keys, info["pos"], info["has_gauss"], info["cached"]))
-    return rng

@@ -9,12 +9,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .._core import memory
 from .._core import rbm_math as m
 from .._core.backend import DEVICE_CONSTRAINT, resolve_device, to_numpy, to_tensor
 from .._core.batches import column_mean
 from .._core.budget import AUTO_MIN_EPOCHS as PARTIAL_FIT_AUTO
 from .._core.budget import resolve_n_iter
 from .._core.cd import check_momentum
+from .._core.counts import Count
 from .._core.precision import RBM_PRECISIONS, check_int8
 from .._core.threads import limit_threads
 from ._generative import GenerativeMixin
@@ -148,14 +150,14 @@ class RBM(
     """
 
     _parameter_constraints = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Count(1)],
         "visible": [StrOptions(set(m.UNIT_TYPES))],
         "hidden": [StrOptions(set(m.UNIT_TYPES))],
         "method": [StrOptions({"cd", "pcd"})],
-        "k": [Interval(Integral, 1, None, closed="left")],
+        "k": [Count(1)],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Count(1)],
+        "n_iter": [Count(0), StrOptions({"auto"})],
         "momentum": [Interval(Real, 0, 1, closed="left"), tuple, list],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1"})],
@@ -238,6 +240,7 @@ class RBM(
         resume = self.warm_start and hasattr(self, "components_")
         X = self._validate_X(X, reset=not resume, fitting=True)
         check_int8(self.precision, (self.visible, self.hidden), (X.shape[1], self.n_components))
+        self._check_memory(X)
         if not resume:
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
@@ -271,12 +274,24 @@ class RBM(
         first = not hasattr(self, "components_")
         X = self._validate_X(X, reset=first, fitting=True)
         check_int8(self.precision, (self.visible, self.hidden), (X.shape[1], self.n_components))
+        self._check_memory(X)
         if first:
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
         with limit_threads(self.n_jobs):
             self._train(X, 1, None, PARTIAL_FIT_AUTO if self.n_iter == "auto" else max(1, self.n_iter))
         return self
+
+    def _check_memory(self, X):
+        """MemoryError, before anything is allocated, when training cannot fit (``_core/memory``)."""
+        rows = 0 if self.n_iter == 0 else X.shape[0]  # n_iter=0 only initialises: no batches
+        need = memory.rbm_bytes(X.shape[1], self.n_components, self.batch_size, rows, self.precision)
+        memory.check_fits(
+            need, f"{type(self).__name__}(n_components={self.n_components}, batch_size="
+            f"{self.batch_size}) on {X.shape[1]} features", "its weights, momentum and batches",
+            "use fewer hidden units (n_components) or a smaller batch_size",
+            resolve_device(self.device),
+        )
 
     def _init_params(self, X):
         # Hinton's guide: weights N(0, 0.01^2), hidden biases 0, and visible biases that make
