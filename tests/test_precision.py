@@ -97,7 +97,7 @@ def test_precisions_give_different_but_close_models():
 
 @pytest.mark.parametrize("precision", [
     "bfloat16",
-    pytest.param("int8", marks=pytest.mark.skipif(not int8_supported(), reason="no torch._int_mm")),
+    pytest.param("int8", marks=pytest.mark.skipif(not int8_supported(), reason="no exact torch._int_mm on this CPU")),
 ])
 def test_reduced_precision_pcd_checkpoint_resumes_exactly(tmp_path, precision):
     X = np.random.RandomState(1).rand(90, 12)
@@ -233,3 +233,31 @@ def test_every_model_defaults_to_auto():
 
     models = [RBM(), DBN([4, 3]), DBNClassifier(), DeepAutoencoder([4, 3])]
     assert [m.get_params()["precision"] for m in models] == ["auto"] * 4
+
+
+def _saturating_int_mm(a, b):
+    """torch._int_mm as oneDNN computes it without AVX-512 VNNI (vpmaddubsw): a is shifted to
+    unsigned (a + 128), each pair of products is added in 16 bits, saturating, and the shift is
+    taken off at the end; 127 * 127 + 127 * 127 comes out as 255."""
+    products = (a.to(torch.int32) + 128).unsqueeze(2) * b.to(torch.int32).unsqueeze(0)  # (m, k, n)
+    if products.shape[1] % 2:
+        products = torch.cat([products, torch.zeros_like(products[:, :1])], dim=1)
+    pairs = (products[:, 0::2] + products[:, 1::2]).clamp_(-32768, 32767)
+    return pairs.sum(dim=1, dtype=torch.int32) - 128 * b.to(torch.int32).sum(dim=0)
+
+
+def test_int8_is_refused_where_the_cpu_rounds_its_int8_products(monkeypatch):
+    from deepbelief._core import cd_int8
+
+    monkeypatch.setattr(torch, "_int_mm", _saturating_int_mm)
+    cd_int8.int8_supported.cache_clear()
+    try:
+        assert not cd_int8.int8_supported()
+        with pytest.raises(ValueError, match="rounds .*AVX-512 VNNI.*precision='bfloat16'"):
+            RBM(4, precision="int8", n_iter=1).fit(np.random.RandomState(0).rand(20, 6))
+        exact = lambda a, b: (a.to(torch.int64) @ b.to(torch.int64)).to(torch.int32)  # noqa: E731
+        monkeypatch.setattr(torch, "_int_mm", exact)
+        cd_int8.int8_supported.cache_clear()
+        assert cd_int8.int8_supported()
+    finally:
+        cd_int8.int8_supported.cache_clear()

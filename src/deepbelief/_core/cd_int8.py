@@ -25,10 +25,24 @@ MAX_TERMS = (2**31 - 1) // (UNIT * UNIT)
 
 @functools.cache
 def int8_supported():
-    """True when this torch multiplies int8 matrices on the CPU (``torch._int_mm``), exactly."""
+    """True when this torch multiplies int8 matrices on the CPU (``torch._int_mm``), exactly.
+
+    Some kernels (oneDNN's on CPUs without AVX-512 VNNI) add pairs of products in 16 bits and
+    saturate: 127 * 127 + 127 * 127 comes out as 32767, not 32258, and int8 training would learn
+    garbage without an error. So the probe holds such pairs, in a small product and in one of
+    the shapes training uses, and compares with exact integer products.
+    """
     try:
         a = torch.tensor([[127, -127], [3, 4]], dtype=torch.int8)
-        return torch._int_mm(a, a).tolist() == [[15748, -16637], [393, -365]]
+        if torch._int_mm(a, a).tolist() != [[15748, -16637], [393, -365]]:
+            return False
+        g = torch.Generator().manual_seed(0)
+        x = torch.randint(-127, 128, (32, 64), generator=g, dtype=torch.int8)
+        x[:, :8] = 127  # runs of extremes: the pairs that saturate 16-bit sums
+        y = torch.randint(-127, 128, (64, 48), generator=g, dtype=torch.int8)
+        y[:8] = 127
+        exact = x.to(torch.int64) @ y.to(torch.int64)
+        return bool(torch.equal(torch._int_mm(x, y).to(torch.int64), exact))
     except (AttributeError, RuntimeError):
         return False
 

@@ -85,8 +85,9 @@ def check_int8(precision, units, sizes):
         return
     if not int8_supported():
         raise ValueError(
-            "precision='int8' needs torch's int8 matrix product (torch._int_mm), which this torch "
-            f"{torch.__version__} lacks: upgrade torch, or use precision='bfloat16' or 'auto'."
+            "precision='int8' needs torch's exact int8 matrix product (torch._int_mm), which this "
+            f"torch {torch.__version__} lacks or, on this CPU, rounds (its kernel adds in 16 bits "
+            "without AVX-512 VNNI): use precision='bfloat16' or 'auto'."
         )
     if any(kind != "bernoulli" for kind in units):
         raise ValueError(
