@@ -1,5 +1,6 @@
 """The RBM is a real scikit-learn estimator: the estimator checks, clone, Pipeline, GridSearchCV."""
 
+import functools
 import pickle
 
 import numpy as np
@@ -10,6 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import Pipeline
+from sklearn.utils import estimator_checks
+from sklearn.utils._testing import assert_allclose_dense_sparse
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import validate_data
 
@@ -68,6 +71,14 @@ def test_sklearn_estimator_checks(estimator, check, monkeypatch):
     # The twin's data (values far outside [0, 1]) blows Bernoulli training up, which the blow-up
     # check rightly stops (tested in test_blowup.py); the contract runs without it.
     monkeypatch.setattr(blowup, "WEIGHT_LIMIT", float("inf"))
+    if check.func.__name__ == "check_methods_sample_order_invariance":
+        # transform computes in float32 and returns float64 for float64 X, which this check holds
+        # to float64's rtol (1e-7). Reordering the rows moves a row between torch's vectorised
+        # sigmoid and the scalar loop that finishes the buffer (past a multiple of 16 floats with
+        # AVX2, 32 with AVX-512): two kernels, one float32 ulp apart (2**-23 = 1.2e-7 relative;
+        # 1.02e-7 failed it under ATEN_CPU_CAPABILITY=avx2). So float32's tolerance: a few ulps.
+        monkeypatch.setattr(estimator_checks, "assert_allclose_dense_sparse",
+                            functools.partial(assert_allclose_dense_sparse, rtol=1e-6))
     check(estimator)
 
 
