@@ -15,7 +15,8 @@ from deepbelief._core.precision import compute_dtype
 from test_precision import GRADIENT_ATOL, KL_MARGIN, bars_and_stripes_kl, exact_cd_gradient
 from test_rbm_exact import DATA, tiny_rbm
 
-pytestmark = pytest.mark.skipif(not cd_int8.int8_supported(), reason="this torch has no exact torch._int_mm on this CPU")
+pytestmark = pytest.mark.skipif(not cd_int8.int8_supported(),
+                                reason="this torch has no exact torch._int_mm on this CPU")
 
 
 def test_units_are_rounded_to_a_127th_and_states_are_exact():

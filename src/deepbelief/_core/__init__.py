@@ -1,4 +1,5 @@
-"""Internals: torch maths of RBMs, CD/PCD and backprop loops, devices, progress bars, atomic files.
+"""Internals: the kinds of units (``units``, one class each), torch maths of RBMs, CD/PCD and
+backprop loops, devices, progress bars, atomic files.
 
 Nothing here is an estimator or imports one.
 """

@@ -26,15 +26,14 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .counts import is_count
 from .memory import ais_bytes, betas_bytes, check_fits
 from .rbm_math import free_energy
+from .units import GAUSSIAN, LOG_2PI, get_unit
 
 MAX_ENUMERATED_UNITS = 26  # 2^26 states take a minute; more is hopeless
 _CHUNK = 1 << 14  # states enumerated at a time
-_LOG_2PI = math.log(2 * math.pi)
 
 
 # ------------------------------------------------------------------------------------ schedules
@@ -87,17 +86,13 @@ def _check_betas(betas):
 
 
 # --------------------------------------------------------------------------------- exact maths
-def _binary_states(n, start, stop, dtype, device):
-    codes = torch.arange(start, stop, device=device)
-    bits = torch.arange(n, device=device)
-    return ((codes[:, None] >> bits) & 1).to(dtype)  # (stop - start, n)
-
-
-def _logsumexp_over_states(n, log_weight, dtype, device):
-    """log sum over all 2^n binary states s of ``log_weight(s)``, in chunks."""
+def _logsumexp_over_states(units, n, log_weight, dtype, device):
+    """log sum over every joint state s of ``n`` discrete ``units`` of ``log_weight(s)``, in
+    chunks."""
+    n_states = units.n_states(n)
     parts = [
-        torch.logsumexp(log_weight(_binary_states(n, i, min(i + _CHUNK, 2**n), dtype, device)), 0)
-        for i in range(0, 2**n, _CHUNK)
+        torch.logsumexp(log_weight(units.states(n, i, min(i + _CHUNK, n_states), dtype, device)), 0)
+        for i in range(0, n_states, _CHUNK)
     ]
     return torch.logsumexp(torch.stack(parts), 0)
 
@@ -109,16 +104,19 @@ def exact_log_partition(W, b, c, visible, hidden):
     sides (closed form). Computed in float64. Raises ValueError when neither holds, or when a
     Gaussian-Gaussian Z is infinite.
     """
-    _check_units(visible, hidden)
+    visible, hidden = _check_units(visible, hidden)
     W, b, c = (t.to(torch.float64) for t in (W, b, c))
     n_hidden, n_visible = W.shape
-    if visible == hidden == "gaussian":
-        return _gaussian_gaussian_log_partition(W, b, c)
     sizes = {}
-    if hidden == "bernoulli":
+    if hidden.n_states(1) is not None:
         sizes["hidden"] = n_hidden
-    if visible == "bernoulli":
+    if visible.n_states(1) is not None:
         sizes["visible"] = n_visible
+    if visible is hidden is GAUSSIAN:  # a closed form
+        return _gaussian_gaussian_log_partition(W, b, c)
+    if not sizes:
+        raise ValueError(f"exact_log_partition needs discrete units on one side, got "
+                         f"{visible.name} visible and {hidden.name} hidden units.")
     side = min(sizes, key=sizes.get)
     if sizes[side] > MAX_ENUMERATED_UNITS:
         raise ValueError(
@@ -128,16 +126,11 @@ def exact_log_partition(W, b, c, visible, hidden):
     if side == "visible":
         def log_weight(v):
             return -free_energy(v, W, b, c, visible, hidden)
-        return _logsumexp_over_states(n_visible, log_weight, W.dtype, W.device)
+        return _logsumexp_over_states(visible, n_visible, log_weight, W.dtype, W.device)
 
-    def log_weight(h):  # log of c.h + int_v exp(-vis(v) + v.W^T h)
-        u = h @ W  # (S, n_visible)
-        if visible == "bernoulli":
-            vis = F.softplus(u + b).sum(dim=1)
-        else:
-            vis = u @ b + 0.5 * (u**2).sum(dim=1) + 0.5 * n_visible * _LOG_2PI
-        return h @ c + vis
-    return _logsumexp_over_states(n_hidden, log_weight, W.dtype, W.device)
+    def log_weight(h):  # log of exp(-hid(h)) int_v exp(-vis(v) + v.W^T h)
+        return -hidden.energy(h, c) + visible.cumulant(h @ W + b, b)
+    return _logsumexp_over_states(hidden, n_hidden, log_weight, W.dtype, W.device)
 
 
 def _gaussian_gaussian_log_partition(W, b, c):
@@ -153,7 +146,7 @@ def _gaussian_gaussian_log_partition(W, b, c):
     m = b + W.T @ c
     y = torch.cholesky_solve(m[:, None], L)[:, 0]
     log_det = 2 * torch.log(torch.diagonal(L)).sum()
-    return (0.5 * (n_visible + n_hidden) * _LOG_2PI - 0.5 * log_det + 0.5 * m @ y - 0.5 * b @ b)
+    return (0.5 * (n_visible + n_hidden) * LOG_2PI - 0.5 * log_det + 0.5 * m @ y - 0.5 * b @ b)
 
 
 # ----------------------------------------------------------------------------------------- AIS
@@ -188,33 +181,12 @@ def base_rate_bias(X, visible="bernoulli", eps=0.01):
     """Visible biases of the base-rate model: logit of the mean clipped to [eps, 1 - eps]
     (Bernoulli), or the mean itself (Gaussian). ``X`` is a (n_samples, n_visible) tensor."""
     mean = X.to(torch.float64).mean(dim=0)
-    if visible == "gaussian":
-        return mean
-    return torch.logit(mean.clamp(eps, 1 - eps))
+    return get_unit(visible, "visible").base_rate_bias(mean, eps)
 
 
 def _check_units(visible, hidden):
-    for name, kind in (("visible", visible), ("hidden", hidden)):
-        if kind not in ("bernoulli", "gaussian"):
-            raise ValueError(f"{name} must be 'bernoulli' or 'gaussian', got {kind!r}.")
-
-
-def _hidden_log_factor(x, beta, c_sq, hidden):
-    """log int_h exp(-hid_beta(h) + beta h.x) for each row of x (B, n_hidden), float64."""
-    if hidden == "bernoulli":
-        return F.softplus(beta * x).sum(dim=1)
-    return 0.5 * beta**2 * (x**2).sum(dim=1) - 0.5 * beta * c_sq + 0.5 * x.shape[1] * _LOG_2PI
-
-
-def _sample(mean_input, kind, generator):
-    """Bernoulli states with logits ``mean_input``, or unit Gaussians around it."""
-    if kind == "bernoulli":
-        u = torch.rand(mean_input.shape, generator=generator, dtype=mean_input.dtype,
-                       device=mean_input.device)
-        return torch.lt(u, torch.sigmoid(mean_input)).to(mean_input.dtype)
-    noise = torch.randn(mean_input.shape, generator=generator, dtype=mean_input.dtype,
-                        device=mean_input.device)
-    return noise.add_(mean_input)
+    """The ``Units`` of both sides; ValueError naming the side for an unknown kind."""
+    return get_unit(visible, "visible"), get_unit(hidden, "hidden")
 
 
 def ais_log_partition(W, b, c, visible, hidden, betas=None, n_runs=100, base_bias=None,
@@ -241,8 +213,8 @@ def ais_log_partition(W, b, c, visible, hidden, betas=None, n_runs=100, base_bia
     -------
     LogPartition
     """
-    _check_units(visible, hidden)
-    if visible == hidden == "gaussian":
+    visible, hidden = _check_units(visible, hidden)
+    if visible.n_states(1) is None and hidden.n_states(1) is None:
         raise ValueError(
             "ais_log_partition does not anneal Gaussian-Gaussian RBMs: their log Z has a closed "
             "form, call exact_log_partition."
@@ -254,17 +226,13 @@ def ais_log_partition(W, b, c, visible, hidden, betas=None, n_runs=100, base_bia
     b_a = torch.zeros_like(b) if base_bias is None else base_bias.to(W.dtype)
     b64, b_a64, c64 = b.to(f64), b_a.to(f64), c.to(f64)
     bias_gap = b64 - b_a64
-    # vis_A(v) - vis_B(v): linear in v; Gaussians add the constant (|b_A|^2 - |b|^2) / 2
-    gap_const = 0.5 * float(b_a64 @ b_a64 - b64 @ b64) if visible == "gaussian" else 0.0
-    c_sq = float(c64 @ c64)
-    if visible == "bernoulli":
-        log_z_base = float(F.softplus(b_a64).sum())
-    else:
-        log_z_base = 0.5 * n_visible * _LOG_2PI
-    log_z_base += n_hidden * (math.log(2) if hidden == "bernoulli" else 0.5 * _LOG_2PI)
+    # vis_A(v) - vis_B(v): linear in v plus the constant parts (Gaussian: |b_A|^2 / 2 - |b|^2 / 2)
+    gap_const = visible.bias_constant(b_a64) - visible.bias_constant(b64)
+    c_const = hidden.bias_constant(c64)
+    log_z_base = visible.log_partition(b_a64) + hidden.log_partition_at_zero(n_hidden)
 
     base_input = b_a.expand(n_runs, n_visible)
-    v = _sample(base_input, visible, generator)  # (R, n_visible)
+    v = visible.sample_from_inputs(base_input, generator)  # (R, n_visible)
     log_w = torch.full((n_runs,), log_z_base, dtype=f64, device=W.device)
     pending = 0
     with torch.inference_mode():
@@ -274,12 +242,12 @@ def ais_log_partition(W, b, c, visible, hidden, betas=None, n_runs=100, base_bia
             x64 = x.to(f64)
             vis_gap = v.to(f64) @ bias_gap + gap_const
             log_w += (beta - previous) * vis_gap
-            log_w += _hidden_log_factor(x64, beta, c_sq, hidden)
-            log_w -= _hidden_log_factor(x64, previous, c_sq, hidden)
+            log_w += hidden.annealed_cumulant(x64, beta, c_const)
+            log_w -= hidden.annealed_cumulant(x64, previous, c_const)
             if k < len(betas) - 1:  # one Gibbs sweep that leaves p_beta invariant
-                h = _sample(beta * x, hidden, generator)
+                h = hidden.sample_from_inputs(beta * x, generator)
                 v_input = torch.addmm(b, h, W, beta=beta, alpha=beta)  # beta (b + W^T h)
-                v = _sample(v_input.add_(b_a, alpha=1 - beta), visible, generator)
+                v = visible.sample_from_inputs(v_input.add_(b_a, alpha=1 - beta), generator)
             pending += 1
             if progress is not None and (pending == progress_every or k == len(betas) - 1):
                 progress(pending)
@@ -319,21 +287,6 @@ def log_likelihood(v, W, b, c, visible, hidden, log_z):
     return float(log_probabilities(v, W, b, c, visible, hidden, log_z).mean())
 
 
-def _log_conditional(x, total_input, kind):
-    """log p(x | input) for each row: Bernoulli with logits, or a unit Gaussian around it."""
-    if kind == "bernoulli":
-        return (x * total_input - F.softplus(total_input)).sum(dim=1)
-    return -0.5 * ((x - total_input) ** 2).sum(dim=1) - 0.5 * x.shape[1] * _LOG_2PI
-
-
-def _entropy(total_input, kind):
-    """Entropy of the factorial posterior with these inputs, for each row."""
-    if kind == "bernoulli":
-        return (F.softplus(total_input) - total_input * torch.sigmoid(total_input)).sum(dim=1)
-    return torch.full(total_input.shape[:1], 0.5 * total_input.shape[1] * (1 + _LOG_2PI),
-                      dtype=total_input.dtype, device=total_input.device)
-
-
 def dbn_log_likelihood_bound(v, layers, log_z_top, n_samples=10, generator=None):
     """Variational lower bound on log p(v) of a DBN, one value per row of ``v``, shape (B,).
 
@@ -352,10 +305,11 @@ def dbn_log_likelihood_bound(v, layers, log_z_top, n_samples=10, generator=None)
     total = torch.zeros(x.shape[0], dtype=torch.float64, device=v.device)
     with torch.inference_mode():
         for W, b, c, visible, hidden in layers[:-1]:
+            visible, hidden = _check_units(visible, hidden)
             q_input = torch.addmm(c, x, W.T)
-            total += _entropy(q_input, hidden).to(torch.float64)
-            h = _sample(q_input, hidden, generator)
-            total += _log_conditional(x, torch.addmm(b, h, W), visible).to(torch.float64)
+            total += hidden.entropy(q_input).to(torch.float64)
+            h = hidden.sample_from_inputs(q_input, generator)
+            total += visible.log_prob(x, torch.addmm(b, h, W)).to(torch.float64)
             x = h
         W, b, c, visible, hidden = layers[-1]
         total -= free_energy(x, W, b, c, visible, hidden).to(torch.float64)

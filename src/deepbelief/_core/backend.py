@@ -9,6 +9,8 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 
+from .units import get_unit
+
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -205,11 +207,13 @@ def is_binary(X, block=10_000):
 
 
 def check_unit_range(X, kind, what="X"):
-    """Bernoulli units hold probabilities: refuse values outside [0, 1] with a fix in the message."""
-    if kind != "bernoulli":
+    """Refuse values outside the range of ``kind`` units (Bernoulli: probabilities, [0, 1]) with
+    a fix in the message."""
+    units = get_unit(kind, "visible")
+    if units.value_range == (-math.inf, math.inf):
         return
     low, high = value_range(X)
-    if low < 0.0 or high > 1.0:
+    if not units.accepts(low, high):  # only Bernoulli units have a bounded range so far
         found = "Negative values in data" if low < 0.0 else "Values above 1 in data"
         raise ValueError(
             f"{found}: {what} has values in [{low:g}, {high:g}] but bernoulli visible units need "
@@ -226,10 +230,11 @@ def clip_unit_range(X, kind):
     pixel that was constant in training through unscaled. Returns ``X`` itself when nothing
     needs clipping, else a clipped copy (for sparse ``X``, of its stored values).
     """
-    if kind != "bernoulli":
+    units = get_unit(kind, "visible")
+    if units.value_range == (-math.inf, math.inf):
         return X
     low, high = value_range(X)
-    if low >= 0.0 and high <= 1.0:
+    if units.accepts(low, high):
         return X
     if sp.issparse(X):
         X = summed(X).tocsr(copy=True)

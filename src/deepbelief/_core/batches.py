@@ -25,6 +25,7 @@ import torch
 from . import rbm_math as m
 from .backend import summed, to_tensor
 from .cd_int8 import quantize_units
+from .units import get_unit
 
 # Rows per chunk for the streamed checks and column means: this many bytes of float64.
 CHUNK_BYTES = 4 * 2**20
@@ -169,7 +170,7 @@ def check_stream(stream, kind, what="X"):
                 f"Input {what} contains NaN or infinity: remove or impute those values first."
             )
         low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
-    if kind == "bernoulli" and (low < 0.0 or high > 1.0):
+    if not get_unit(kind, "visible").accepts(low, high):  # only Bernoulli units are bounded so far
         found = "Negative values in data" if low < 0.0 else "Values above 1 in data"
         raise ValueError(
             f"{found}: {what} has values in [{low:g}, {high:g}] but bernoulli visible units need "

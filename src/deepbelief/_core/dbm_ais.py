@@ -13,13 +13,11 @@ one block Gibbs sweep that leaves p_beta invariant: odd layers given the even on
 even ones given the odd ones. See ``dbm_math`` for the energy and the layer layout.
 """
 
-import math
-
 import torch
-import torch.nn.functional as F
 
-from .ais import _check_betas, _sample, _summarise, check_runs, standard_betas
+from .ais import _check_betas, _summarise, check_runs, standard_betas
 from .dbm_math import even_layers, layer_input, log_marginal, odd_layers
+from .units import BERNOULLI
 
 MAX_ENUMERATED_UNITS = 24  # units of one parity that exact sums enumerate, 2^24 states at most
 _CHUNK = 1 << 13  # states enumerated at a time
@@ -57,11 +55,12 @@ def ais_log_partition(weights, biases, base_biases, betas=None, n_runs=100, gene
     f64 = torch.float64
     base = dict(zip(even, (a.to(biases[0].dtype) for a in base_biases)))
     gap = {i: biases[i].to(f64) - base[i].to(f64) for i in even}  # b_l - a_l
-    log_z_base = sum(float(F.softplus(base[i].to(f64)).sum()) for i in even)
-    log_z_base += sum(biases[i].numel() for i in odd) * math.log(2)
+    units = BERNOULLI  # every layer of a DBM
+    log_z_base = sum(units.log_partition(base[i].to(f64)) for i in even)
+    log_z_base += units.log_partition_at_zero(sum(biases[i].numel() for i in odd))
     states = [None] * n_layers
     for i in even:
-        states[i] = _sample(base[i].expand(n_runs, -1), "bernoulli", generator)
+        states[i] = units.sample_from_inputs(base[i].expand(n_runs, -1), generator)
     log_w = torch.full((n_runs,), log_z_base, dtype=f64, device=biases[0].device)
     pending = 0
     with torch.inference_mode():
@@ -71,14 +70,15 @@ def ais_log_partition(weights, biases, base_biases, betas=None, n_runs=100, gene
             inputs = {i: layer_input(states, weights, biases, i) for i in odd}
             for x in inputs.values():
                 x64 = x.to(f64)
-                log_w += F.softplus(beta * x64).sum(dim=1) - F.softplus(previous * x64).sum(dim=1)
+                log_w += (units.annealed_cumulant(x64, beta, 0.0)
+                          - units.annealed_cumulant(x64, previous, 0.0))
             if k < len(betas) - 1:  # a sweep that leaves p_beta invariant
                 for i in odd:
-                    states[i] = _sample(beta * inputs[i], "bernoulli", generator)
+                    states[i] = units.sample_from_inputs(beta * inputs[i], generator)
                 for i in even:
                     x = layer_input(states, weights, biases, i)
-                    states[i] = _sample(x.mul_(beta).add_(base[i], alpha=1 - beta), "bernoulli",
-                                        generator)
+                    states[i] = units.sample_from_inputs(x.mul_(beta).add_(base[i], alpha=1 - beta),
+                                                         generator)
             pending += 1
             if progress is not None and (pending == progress_every or k == len(betas) - 1):
                 progress(pending)
@@ -89,16 +89,11 @@ def ais_log_partition(weights, biases, base_biases, betas=None, n_runs=100, gene
 def base_rate_biases(mus, eps=0.01):
     """Base-rate biases for AIS from ``mus = [v, mu_1, ..., mu_L]`` (data and its mean-field
     posteriors): the logit of each even layer's mean over the rows, clipped to [eps, 1 - eps]."""
-    return [torch.logit(mus[i].to(torch.float64).mean(dim=0).clamp(eps, 1 - eps))
+    return [BERNOULLI.base_rate_bias(mus[i].to(torch.float64).mean(dim=0), eps)
             for i in even_layers(len(mus))]
 
 
 # --------------------------------------------------------------------------------- exact sums
-def _binary_states(n, start, stop, dtype, device):
-    codes = torch.arange(start, stop, device=device)
-    return ((codes[:, None] >> torch.arange(n, device=device)) & 1).to(dtype)  # (S, n)
-
-
 def _split(flat, sizes):
     return list(torch.split(flat, sizes, dim=1))
 
@@ -110,8 +105,8 @@ def _logsumexp_states(sizes, log_weight, dtype, device):
         raise ValueError(f"exact sums enumerate {n} binary units here (at most "
                          f"{MAX_ENUMERATED_UNITS}): estimate log Z by AIS instead.")
     parts = [
-        torch.logsumexp(log_weight(_split(_binary_states(n, i, min(i + _CHUNK, 2**n), dtype,
-                                                         device), sizes)), 0)
+        torch.logsumexp(log_weight(_split(BERNOULLI.states(n, i, min(i + _CHUNK, 2**n), dtype,
+                                                           device), sizes)), 0)
         for i in range(0, 2**n, _CHUNK)
     ]
     return torch.logsumexp(torch.stack(parts), 0)

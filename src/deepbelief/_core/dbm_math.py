@@ -11,10 +11,14 @@ so the odd layers are independent given the even ones and the other way round. T
 block Gibbs sampling (odd layers, then even layers), mean field by block coordinate ascent, and
 free energies with one parity summed out in closed form (``log_marginal``).
 Everything works on a batch ``(B, n)`` of each layer and never touches global torch state.
+The units' formulas (mean, sampling, summing a layer out) come from ``units.BERNOULLI``.
 """
 
 import torch
-import torch.nn.functional as F
+
+from .units import BERNOULLI
+
+UNITS = BERNOULLI  # the units of every layer
 
 
 def layer_input(states, weights, biases, layer):
@@ -45,7 +49,7 @@ def bottom_up(v, weights, biases):
     mus = [v]
     for layer, W in enumerate(weights, start=1):
         scale = 2.0 if layer < len(weights) else 1.0
-        mus.append(torch.sigmoid_(torch.addmm(biases[layer], mus[-1], W.T, alpha=scale)))
+        mus.append(UNITS.mean_(torch.addmm(biases[layer], mus[-1], W.T, alpha=scale)))
     return mus
 
 
@@ -84,7 +88,7 @@ def mean_field(v, weights, biases, n_steps, mus=None, tol=0.0):
                 x = from_v.clone() if n_layers == 2 else torch.addmm(from_v, mus[2], weights[1])
             else:
                 x = layer_input(mus, weights, biases, layer)
-            new = torch.sigmoid_(x)
+            new = UNITS.mean_(x)
             if tol:
                 change = max(change, float((new - mus[layer]).abs().max()))
             mus[layer] = new
@@ -99,7 +103,8 @@ def gibbs_sweep(states, weights, biases, source):
     n_layers = len(states)
     for group in (odd_layers(n_layers), even_layers(n_layers)):
         for layer in group:
-            states[layer] = source.bernoulli(torch.sigmoid_(layer_input(states, weights, biases, layer)))
+            mean = UNITS.mean_(layer_input(states, weights, biases, layer))
+            states[layer] = UNITS.sample(mean, source)
     return states
 
 
@@ -108,14 +113,14 @@ def rao_blackwell(states, weights, biases):
     expectations of products of neighbouring layers as the samples, with less noise."""
     out = list(states)
     for layer in odd_layers(len(states)):
-        out[layer] = torch.sigmoid_(layer_input(states, weights, biases, layer))
+        out[layer] = UNITS.mean_(layer_input(states, weights, biases, layer))
     return out
 
 
 def energy(states, weights, biases):
     """E(x) of each configuration, shape (B,). Multilinear, so for factorial distributions
     ``energy(means)`` is the expected energy."""
-    e = -sum(x @ b for x, b in zip(states, biases))
+    e = sum(UNITS.energy(x, b) for x, b in zip(states, biases))
     for layer, W in enumerate(weights):
         e = e - ((states[layer + 1] @ W) * states[layer]).sum(dim=1)
     return e
@@ -143,7 +148,7 @@ def log_marginal(states, weights, biases, keep="even"):
     kept, summed = even_layers(n_layers), odd_layers(n_layers)
     if keep == "odd":
         kept, summed = summed, kept
-    total = sum(states[layer] @ biases[layer] for layer in kept)
+    total = sum(-UNITS.energy(states[layer], biases[layer]) for layer in kept)
     for layer in summed:
-        total = total + F.softplus(layer_input(states, weights, biases, layer)).sum(dim=1)
+        total = total + UNITS.cumulant(layer_input(states, weights, biases, layer), biases[layer])
     return total

@@ -8,6 +8,7 @@ import torch
 
 from . import dbm_math as dm
 from .cd import Statistics, Workspace, _float32
+from .dbm_math import UNITS
 
 
 # -------------------------------------------------------------------------------- pretraining
@@ -30,18 +31,18 @@ def scaled_contrastive_divergence(v0, W, b, c, up, down, k, source, work=None,
         B[:n] = v0
     v0 = B[:n]
     if sample_input:
-        source.bernoulli(v0, out=v0)
-    h_mean = torch.sigmoid_(torch.addmm(c, v0, W.T, alpha=up, out=A[:n]))  # (B, H)
-    h = source.bernoulli(h_mean, out=work.h0[:n])
-    v1_mean = torch.sigmoid_(torch.addmm(b, h, W, alpha=down, out=work.v1_mean[:n]))
+        UNITS.sample(v0, source, out=v0)
+    h_mean = UNITS.mean_(torch.addmm(c, v0, W.T, alpha=up, out=A[:n]))  # (B, H)
+    h = UNITS.sample(h_mean, source, out=work.h0[:n])
+    v1_mean = UNITS.mean_(torch.addmm(b, h, W, alpha=down, out=work.v1_mean[:n]))
     error = torch.sub(v1_mean, v0, out=work.diff[:n]).square_().mean(dtype=torch.float32)
     v_mean = v1_mean
     for step in range(k):
-        v = source.bernoulli(v_mean, out=B[n:])
-        h_mean = torch.sigmoid_(torch.addmm(c, v, W.T, alpha=up, out=A[n:]))
+        v = UNITS.sample(v_mean, source, out=B[n:])
+        h_mean = UNITS.mean_(torch.addmm(c, v, W.T, alpha=up, out=A[n:]))
         if step < k - 1:
-            h = source.bernoulli(h_mean, out=work.h0[:n])
-            v_mean = torch.sigmoid_(torch.addmm(b, h, W, alpha=down, out=work.v1_mean[:n]))
+            h = UNITS.sample(h_mean, source, out=work.h0[:n])
+            v_mean = UNITS.mean_(torch.addmm(b, h, W, alpha=down, out=work.v1_mean[:n]))
     sums_v = _float32(B, work.B32).view(2, n, -1).sum(1)
     sums_h = _float32(A, work.A32).view(2, n, -1).sum(1)
     grad_b = sums_v[0].sub_(sums_v[1]).div_(n)
@@ -60,8 +61,8 @@ def pretraining_scales(n_rbms):
 def init_chains(v, weights, biases, source):
     """Fantasy particles from visible rows ``v``: v sampled, the hidden layers sampled from the
     bottom-up pass. Returns one (n_chains, n_l) tensor per layer."""
-    mus = dm.bottom_up(source.bernoulli(v), weights, biases)
-    return [mus[0]] + [source.bernoulli(mu) for mu in mus[1:]]
+    mus = dm.bottom_up(UNITS.sample(v, source), weights, biases)
+    return [mus[0]] + [UNITS.sample(mu, source) for mu in mus[1:]]
 
 
 def pcd_statistics(v, chains, weights, biases, n_mean_field, k, source):
@@ -111,5 +112,5 @@ def momentum_update(weights, biases, velocity, grads, lr, mom, weight_decay):
 
 def reconstruction_error(v, mu_1, W, b):
     """Mean squared error per pixel of v against E[v | q(h1)], a float32 scalar tensor."""
-    v_mean = torch.sigmoid_(torch.addmm(b, mu_1, W))
+    v_mean = UNITS.mean_(torch.addmm(b, mu_1, W))
     return v_mean.sub_(v).square_().mean(dtype=torch.float32)

@@ -7,27 +7,29 @@ Energy with Bernoulli or unit-variance Gaussian units on either side::
     hid(h)  = -c.h              (bernoulli)    or  |h - c|^2 / 2   (gaussian)
 
 ``W`` has the layout of scikit-learn's ``components_``: shape (n_hidden, n_visible).
+What depends on the kind of unit comes from its class in ``units``; ``visible`` and ``hidden``
+are their names (or ``Units`` themselves).
 Everything here works on a batch ``(B, n)`` and never touches global torch state.
 """
-
-import math
 
 import torch
 import torch.nn.functional as F
 
-UNIT_TYPES = ("bernoulli", "gaussian")
+from .units import UNITS, get_unit
+
+UNIT_TYPES = tuple(UNITS)
 
 
 def mean_hiddens(v, W, c, hidden, out=None):
     """E[h | v]: sigmoid of the input for Bernoulli units, the input itself for Gaussian."""
     x = torch.addmm(c, v, W.T, out=out)  # (B, n_hidden)
-    return torch.sigmoid_(x) if hidden == "bernoulli" else x
+    return get_unit(hidden).mean_(x)
 
 
 def mean_visibles(h, W, b, visible, out=None):
     """E[v | h]: sigmoid of the input for Bernoulli units, the input itself for Gaussian."""
     x = torch.addmm(b, h, W, out=out)  # (B, n_visible)
-    return torch.sigmoid_(x) if visible == "bernoulli" else x
+    return get_unit(visible).mean_(x)
 
 
 def sample_units(mean, kind, source, out=None):
@@ -36,30 +38,14 @@ def sample_units(mean, kind, source, out=None):
     ``source`` is a ``_backend.RandomSource`` (or a ``torch.Generator``). The states go to
     ``out`` if given (a tensor of mean's shape and dtype), else to a new tensor.
     """
-    if isinstance(source, torch.Generator):
-        if kind == "bernoulli":
-            return torch.bernoulli(mean, generator=source, out=out)
-        noise = torch.randn(mean.shape, generator=source, device=mean.device, dtype=mean.dtype)
-        return torch.add(noise, mean, out=out)
-    if kind == "bernoulli":
-        return source.bernoulli(mean, out=out)
-    return torch.add(source.normal(mean.shape, mean.dtype).to(mean.device), mean, out=out)
+    return get_unit(kind).sample(mean, source, out=out)
 
 
 def free_energy(v, W, b, c, visible, hidden):
-    """F(v) = -log sum_h exp(-E(v, h)), shape (B,). Gaussian hiddens integrate in closed form."""
+    """F(v) = -log sum_h exp(-E(v, h)), shape (B,): the visible units' bias energy minus the
+    hidden units' cumulant given v (Gaussian hiddens integrate in closed form)."""
     x = torch.addmm(c, v, W.T)  # (B, n_hidden)
-    if visible == "bernoulli":
-        vis = -(v @ b)
-    else:
-        vis = 0.5 * ((v - b) ** 2).sum(dim=1)
-    if hidden == "bernoulli":
-        hid = -F.softplus(x).sum(dim=1)
-    else:
-        # int exp(-(h - c)^2 / 2 + h (Wv)) dh = sqrt(2 pi) exp(c Wv + (Wv)^2 / 2)
-        wv = x - c
-        hid = -(c * wv + 0.5 * wv**2).sum(dim=1) - 0.5 * W.shape[0] * math.log(2 * math.pi)
-    return vis + hid
+    return get_unit(visible).energy(v, b) - get_unit(hidden).cumulant(x, c)
 
 
 def gibbs_chain(
@@ -73,6 +59,7 @@ def gibbs_chain(
     ``first_v_mean``, if the caller already has E[v | h], saves the first step's product.
     ``v_out`` and ``h_mean_out``, if given, receive the last visible sample and hidden mean.
     """
+    visible, hidden = get_unit(visible), get_unit(hidden)
     v = h_mean = None
     for step in range(n_steps):
         last = step == n_steps - 1
@@ -93,6 +80,7 @@ def pseudo_log_likelihood(v, W, b, c, hidden, chunk_size=None):
     one broadcast instead of n_visible free-energy evaluations. A chunk holds 64 rows, fewer
     for wide models (at most about ``PLL_TERMS`` terms: 128 MB of float32).
     """
+    hidden = get_unit(hidden)
     if chunk_size is None:
         chunk_size = min(64, max(1, PLL_TERMS // (W.shape[0] * W.shape[1])))
     out = torch.empty(v.shape[0], dtype=v.dtype, device=v.device)
@@ -101,13 +89,9 @@ def pseudo_log_likelihood(v, W, b, c, hidden, chunk_size=None):
         sign = 1.0 - 2.0 * vc  # +1 where the flip turns a unit on
         x = torch.addmm(c, vc, W.T)  # (B, H)
         x_flip = x[:, None, :] + sign[:, :, None] * W.T[None, :, :]  # (B, V, H)
-        if hidden == "bernoulli":
-            hid_flip = -F.softplus(x_flip).sum(dim=2)
-            hid = -F.softplus(x).sum(dim=1)
-        else:
-            hid_flip = -(0.5 * x_flip**2).sum(dim=2)
-            hid = -(0.5 * x**2).sum(dim=1)
-        # F(flipped) - F(v) = -b_i sign_i + change of the hidden term; c^2 terms cancel
-        delta = -sign * b + (hid_flip - hid[:, None])  # (B, V)
+        hid_flip = hidden.relative_cumulant(x_flip)  # (B, V): c^2 terms cancel in differences
+        hid = hidden.relative_cumulant(x)
+        # F(flipped) - F(v) = -b_i sign_i - change of the hidden cumulant
+        delta = -sign * b - (hid_flip - hid[:, None])  # (B, V)
         out[start : start + chunk_size] = F.logsigmoid(delta).sum(dim=1)
     return out

@@ -10,6 +10,7 @@ import torch
 
 from . import rbm_math as m
 from .counts import check_count
+from .units import get_unit
 
 OUTPUTS = ("mean", "state")
 
@@ -37,7 +38,8 @@ def run_chains(h, W, b, c, visible, hidden, source, burn_in, thin=1, n_keep=1, o
     h : tensor of shape (B, n_hidden)
         Starting hidden states.
     W, b, c : tensors of shape (n_hidden, n_visible), (n_visible,), (n_hidden,)
-    visible, hidden : {"bernoulli", "gaussian"}
+    visible, hidden : str or units.Units
+        The kinds of units, e.g. "bernoulli" or "gaussian".
     source : RandomSource or torch.Generator
     burn_in, thin, n_keep : int
         Steps before the first kept sample, steps between kept samples, samples kept per chain.
@@ -49,6 +51,7 @@ def run_chains(h, W, b, c, visible, hidden, source, burn_in, thin=1, n_keep=1, o
     -------
     tensor of shape (n_keep, B, n_visible)
     """
+    visible, hidden = get_unit(visible), get_unit(hidden)
     kept = []
     n_steps = chain_length(burn_in, thin, n_keep)
     v_mean = m.mean_visibles(h, W, b, visible)

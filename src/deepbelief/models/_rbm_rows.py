@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._core.backend import check_unit_range, clip_unit_range, resolve_device, to_numpy, to_tensor
 from .._core.batches import as_stream, check_stream, dense_blocks, is_streamed
 from .._core.threads import limit_threads
+from .._core.units import get_unit
 
 
 class RBMRowsMixin:
@@ -64,4 +65,4 @@ class RBMRowsMixin:
         """E[h | v] of float32 CSR rows through scipy's sparse product (about 10x faster than
         densifying on 1%-dense data), the bias and the sigmoid in torch."""
         x = torch.from_numpy(np.asarray(X @ self.components_.T, dtype=np.float32)).to(c.device).add_(c)
-        return torch.sigmoid_(x) if self.hidden == "bernoulli" else x
+        return get_unit(self.hidden).mean_(x)

@@ -13,6 +13,7 @@ from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
 from .._core.counts import is_count
 from .._core.sampling import chain_length, check_chain_settings, run_chains
 from .._core.threads import limit_threads
+from .._core.units import get_unit
 
 INITS = ("auto", "persistent", "biases", "noise")
 DEFAULT_N_SAMPLES = 16
@@ -85,10 +86,8 @@ def _start(rbm, init, n, W, b, c, source):
         return chains[torch.arange(n, device=W.device) % len(chains)]
     if isinstance(init, str):
         shape = (n, W.shape[1])
-        if init == "noise" and rbm.visible == "bernoulli":  # pixels on with probability 1/2
-            v = source.bernoulli(torch.full(shape, 0.5, device=W.device))
-        elif init == "noise":  # standardized data: N(0, 1)
-            v = source.normal(shape).to(W.device)
+        if init == "noise":  # Bernoulli: pixels on with probability 1/2; Gaussian: N(0, 1)
+            v = get_unit(rbm.visible).noise(shape, source, W.device)
         else:  # "biases": the model with its weights set to zero
             v = m.sample_units(m.mean_visibles(torch.zeros(n, W.shape[0], device=W.device), W, b,
                                                rbm.visible), rbm.visible, source)

@@ -17,6 +17,7 @@ from .._core.backend import is_binary, make_generator, resolve_device, summed
 from .._core.batches import column_mean, dense_blocks
 from .._core.counts import check_count
 from .._core.progress import progress
+from .._core.units import get_unit
 
 _SAMPLES_AT_ONCE = 4096  # rows x samples per image held in memory at once by the DBN bound
 
@@ -235,7 +236,5 @@ def _mean_up(x, layers):
     """Rows ``x`` carried up through ``layers`` (``(W, b, c, visible, hidden)``, bottom first)
     with the hidden means (the hidden inputs of Gaussian units)."""
     for W, _, c, _, hidden in layers:
-        x = torch.addmm(c, x, W.T)
-        if hidden == "bernoulli":
-            x = torch.sigmoid(x)
+        x = get_unit(hidden).mean_(torch.addmm(c, x, W.T))
     return x
