@@ -6,6 +6,7 @@ from typing import NamedTuple
 import torch
 
 from . import rbm_math as m
+from .units import get_unit
 
 
 def momentum_schedule(momentum, n_epochs):
@@ -104,7 +105,9 @@ def contrastive_divergence(
     chain per batch row, kept across batches) and the batch's reconstruction error (mean
     squared error per pixel of v -> h -> v). With a ``Workspace`` (whose ``data(n)`` should
     hold ``v0`` already) the statistics are views of its buffers, valid until the next step.
+    ``visible`` and ``hidden`` name the kinds of units (or are ``units.Units``).
     """
+    visible, hidden = get_unit(visible), get_unit(hidden)
     n = v0.shape[0]
     if work is None:
         work = Workspace(n, W.shape[1], W.shape[0], v0.dtype, v0.device)
@@ -141,22 +144,28 @@ def contrastive_divergence(
     return Statistics(A, B, grad_b, grad_c, n, work), persistent, error
 
 
-def momentum_step(params, velocity, stats, lr, mom, weight_decay=0.0, penalty="l2"):
+def momentum_step(params, velocity, stats, lr, mom, weight_decay=0.0, penalty="l2", reduce=None):
     """velocity <- mom * velocity + lr * (gradient - decay); params += velocity. In place.
 
     The weight gradient goes straight into the velocity through one ``addmm_`` (beta = mom).
     ``stats`` may come from bfloat16 or int8 products; ``params`` and ``velocity`` are float32.
     Weight decay (L2: the weights; L1: their signs) applies to the weights, not the biases.
+    ``reduce`` (data-parallel training, ``distributed.GradientSum``) turns ``stats`` into the
+    gradient (grad_W, grad_b, grad_c) averaged over every rank's rows.
     """
     (W, b, c), (vel_W, vel_b, vel_c) = params, velocity
-    if stats.A.dtype == vel_W.dtype:
+    grad_b, grad_c = stats.grad_b, stats.grad_c
+    if reduce is not None:
+        grad_W, grad_b, grad_c = reduce(stats)
+        vel_W.mul_(mom).add_(grad_W, alpha=lr)
+    elif stats.A.dtype == vel_W.dtype:
         vel_W.addmm_(stats.A.T, stats.B, beta=mom, alpha=lr / stats.n)
     else:  # a bfloat16 or int8 product, added into the float32 velocity
         vel_W.mul_(mom).add_(stats.product32(), alpha=lr * stats.product_scale / stats.n)
     if weight_decay:
         vel_W.sub_(W if penalty == "l2" else torch.sign(W), alpha=lr * weight_decay)
-    vel_b.mul_(mom).add_(stats.grad_b, alpha=lr)
-    vel_c.mul_(mom).add_(stats.grad_c, alpha=lr)
+    vel_b.mul_(mom).add_(grad_b, alpha=lr)
+    vel_c.mul_(mom).add_(grad_c, alpha=lr)
     W.add_(vel_W)
     b.add_(vel_b)
     c.add_(vel_c)

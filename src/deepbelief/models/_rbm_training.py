@@ -12,6 +12,7 @@ from .._core.batches import as_stream, batch_source, is_streamed
 from .._core.blowup import reconstruction_check
 from .._core.cd import Workspace, contrastive_divergence, momentum_schedule, momentum_step
 from .._core.cd_int8 import UNIT, Int8Workspace, QuantizedWeights, contrastive_divergence_int8
+from .._core.distributed import data_parallel
 from .._core.precision import compute_dtype, macs_per_product
 from .._core.progress import progress
 
@@ -22,9 +23,12 @@ class RBMTrainingMixin:
     def _train(self, X, n_epochs, callback, planned):
         device = resolve_device(self.device)
         W, b, c = self._param_arrays()
-        batch_size = min(self.batch_size, X.shape[0])
+        # Data-parallel (_core/distributed.py): this rank trains on its shard of the rows.
+        parallel = data_parallel(self.distributed)
+        rows = X if parallel is None else parallel.shard(X)
+        batch_size = min(self.batch_size, rows.shape[0])
         dtype = compute_dtype(self.precision, device, macs_per_product(batch_size, [W.shape]))
-        take = batch_source(X, device, dtype)
+        take = batch_source(rows, device, dtype)
         # Copies, so a run that diverges half-way leaves the fitted arrays untouched.
         W, b, c = (to_tensor(p, device).clone() for p in (W, b, c))
         params = (W, b, c)
@@ -36,11 +40,19 @@ class RBMTrainingMixin:
             if self._velocity is None
             else [to_tensor(v, device).clone() for v in self._velocity]
         )
+        reduce = None
+        if parallel is not None:  # every rank starts from rank 0's model and random state
+            parallel.broadcast([*params, *velocity])
+            _refresh(shadow, params)
+            self.random_state_ = parallel.broadcast_object(self.random_state_)
+            reduce = parallel.gradient_sum(W.shape[0], W.shape[1], device)
         persistent = None
         if self._persistent is not None:  # chain states, 0 / 1 (0 / 127 for int8)
             persistent = to_tensor(self._persistent, device)
             persistent = (persistent * UNIT if dtype == torch.int8 else persistent).to(dtype, copy=True)
-        n_samples = X.shape[0]
+            if parallel is not None:  # every rank's chains were saved, rank 0's first
+                persistent = parallel.own_rows(persistent)
+        n_samples = rows.shape[0]
         n_batches = -(-n_samples // batch_size)
         if dtype == torch.int8:
             work = Int8Workspace(batch_size, W.shape[1], W.shape[0], device)
@@ -65,16 +77,19 @@ class RBMTrainingMixin:
                 start = time.perf_counter()
                 # A fresh stream per epoch, seeded from random_state_: the state at every epoch
                 # boundary is then all in random_state_, so a saved checkpoint resumes exactly.
-                source = RandomSource(self.random_state_, device)
+                seed = self.random_state_ if parallel is None else parallel.random_state(self.random_state_)
+                source = RandomSource(seed, device)
                 order = source.permutation(n_samples)
                 errors = torch.empty(n_batches, device=device)
                 for i in range(n_batches):
                     index = order[i * batch_size : (i + 1) * batch_size]
                     v0 = take(index, work.data(len(index)))
                     persistent, errors[i] = self._update(
-                        v0, params, velocity, persistent, lr, mom, source, shadow, work
+                        v0, params, velocity, persistent, lr, mom, source, shadow, work, reduce
                     )
                     bar.update(1)
+                if parallel is not None:  # the whole batch's error: every rank decides alike
+                    errors = parallel.mean(errors)
                 batch_errors = to_numpy(errors).astype(float).tolist()
                 if not (torch.isfinite(W).all() and np.all(np.isfinite(batch_errors))):
                     raise FloatingPointError(
@@ -91,7 +106,13 @@ class RBMTrainingMixin:
                         f"lower learning_rate (now {self.learning_rate:g}; 0.01 to 0.1 suits data "
                         f"in [0, 1]) or momentum (now {mom:g})")
                 chain_end = None if self.method == "pcd" else _chain_end(work, len(index), params, self.hidden, source)
-                self._store(params, velocity, persistent, chain_end)
+                if parallel is None:
+                    self._store(params, velocity, persistent, chain_end)
+                else:  # every rank's chains, as one process with batches of N x B holds them
+                    chains = None if persistent is None else parallel.gather_rows(persistent)
+                    if chain_end is not None:
+                        chain_end = to_numpy(parallel.gather_rows(torch.from_numpy(chain_end).to(device)))
+                    self._store(params, velocity, chains, chain_end)
                 seconds = time.perf_counter() - start
                 pll = None if monitor is None else float(m.pseudo_log_likelihood(monitor, W, b, c, self.hidden).mean())
                 self._record(epoch, batch_errors, seconds, lr, mom, bar, pll)
@@ -103,14 +124,15 @@ class RBMTrainingMixin:
             return self.learning_rate * max(0.0, 1.0 - epoch / planned)
         return self.learning_rate * self.learning_rate_decay**epoch
 
-    def _update(self, v0, params, velocity, persistent, lr, mom, source, shadow, work):
+    def _update(self, v0, params, velocity, persistent, lr, mom, source, shadow, work, reduce=None):
         """One CD-k / PCD-k step on a batch; returns the chain state and the batch's error.
 
         ``shadow`` holds the parameters in the compute dtype (``params`` itself for float32);
-        ``work`` is the ``Workspace`` whose ``data(len(v0))`` holds the batch.
+        ``work`` is the ``Workspace`` whose ``data(len(v0))`` holds the batch; ``reduce``
+        averages the statistics over the ranks of a data-parallel run.
         """
         stats, persistent, error = self._statistics(v0, shadow, persistent, source, work=work)
-        momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty)
+        momentum_step(params, velocity, stats, lr, mom, self.weight_decay, self.penalty, reduce)
         _refresh(shadow, params)
         return persistent, error
 

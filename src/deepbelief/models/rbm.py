@@ -17,6 +17,7 @@ from .._core.budget import AUTO_MIN_EPOCHS as PARTIAL_FIT_AUTO
 from .._core.budget import resolve_n_iter
 from .._core.cd import check_momentum
 from .._core.counts import Count
+from .._core.distributed import parallel_size
 from .._core.precision import RBM_PRECISIONS, check_int8
 from .._core.threads import limit_threads
 from ._generative import GenerativeMixin
@@ -105,6 +106,16 @@ class RBM(
         torch's setting is restored afterwards. None leaves it alone, which inside a joblib or
         dask worker means the worker's share of the cores. Set it when several fits share the
         cores in separate processes, e.g. ``n_jobs=1`` for two jobs on two cores.
+    distributed : {"auto", True, False}, default="auto"
+        Data-parallel training on ``torch.distributed`` (docs: "Training on several
+        processes"). "auto": when ``fit`` runs inside an initialised process group of several
+        ranks (``torchrun``, or ``torch.distributed.init_process_group``), every rank trains
+        the one model on its shard of the rows (rows ``rank::world_size``), each update
+        averaging the gradient over all ranks' batches: N ranks with ``batch_size`` B train as
+        one process with batches of N x B, up to the random numbers, and end with the same
+        model. Every rank must call ``fit`` with the same data and parameters. Outside a
+        process group it trains alone. True: as "auto", but a missing process group is an
+        error. False: train alone, ignoring any process group.
     verbose : int, default=0
         0 is silent; 1 shows a progress bar; 2 also prints a line per epoch on stderr,
         ``[RBM] epoch 3: reconstruction error 0.01234, pseudo-likelihood -21.03, 0.52s``: what
@@ -167,6 +178,7 @@ class RBM(
         "device": DEVICE_CONSTRAINT,
         "precision": [StrOptions(set(RBM_PRECISIONS))],
         "n_jobs": [Integral, None],  # -1 or >= 1, checked by limit_threads
+        "distributed": [StrOptions({"auto"}), "boolean"],
         "verbose": ["verbose"],
     }
 
@@ -190,6 +202,7 @@ class RBM(
         device="auto",
         precision="auto",
         n_jobs=None,
+        distributed="auto",
         verbose=0,
     ):
         self.n_components = n_components
@@ -209,6 +222,7 @@ class RBM(
         self.device = device
         self.precision = precision
         self.n_jobs = n_jobs
+        self.distributed = distributed
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
@@ -244,7 +258,8 @@ class RBM(
         if not resume:
             self.random_state_ = check_random_state(self.random_state)
             self._init_params(X)
-        planned = resolve_n_iter(self.n_iter, X.shape[0], self.batch_size)
+        # "auto" counts the updates, of batch_size rows on every rank of a data-parallel run.
+        planned = resolve_n_iter(self.n_iter, X.shape[0], self.batch_size * parallel_size(self.distributed))
         if planned > self.n_iter_:
             with limit_threads(self.n_jobs):
                 self._train(X, planned - self.n_iter_, callback, planned)

@@ -2,6 +2,7 @@
 predict, sample, reconstruct, plot, the demo, HTML reports, and run folders that lose nothing (one
 run at a time, files replaced only when a run succeeds)."""
 
+from .._core.distributed import is_main_process
 from .cluster import search_backend
 from .demo import run_demo
 from .jobs import evaluate, log_likelihood, plot, predict, reconstruct, sample
@@ -14,4 +15,5 @@ __all__ = [
     "train_model", "read_config", "merge_config", "build_model",
     "evaluate", "log_likelihood", "predict", "sample", "reconstruct", "plot", "run_demo",
     "write_report", "run_folder", "RunFolder", "staged_dir", "FolderLock", "search_backend",
+    "is_main_process",
 ]

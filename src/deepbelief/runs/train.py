@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._core import distributed
 from .._core.files import atomic_write_bytes, write_json
 from ..datasets import load_dataset
 from ..models import DBM, DBN, RBM, DBMClassifier, DBNClassifier, DeepAutoencoder, likelihood, load
@@ -244,10 +245,15 @@ def train_model(config, out_dir, overwrite=False, resume=False, report=True, ver
     report : bool, default=True
     verbose : int, default=1
 
+    Under ``torchrun --nproc-per-node N`` (or in a process group of N ranks) an RBM trains
+    data-parallel: every rank trains the one model on its shard of the rows, and rank 0 alone
+    writes the folder (and takes its lock); the other ranks return None. Other models refuse
+    to train on several ranks.
+
     Returns
     -------
-    metrics : dict
-        What ``metrics.json`` holds.
+    metrics : dict or None
+        What ``metrics.json`` holds; None on the ranks other than 0 of a data-parallel run.
 
     Raises
     ------
@@ -266,12 +272,41 @@ def train_model(config, out_dir, overwrite=False, resume=False, report=True, ver
     out = Path(out_dir)
     kind = config.get("model", "rbm")
     mode = "replace" if overwrite or resume else "new"
-    with run_folder(out, mode=mode, replaceable=(CHECKPOINT,)) as run:
-        model = _start(config, out, resume, verbose)
+    with distributed.process_group_from_env():
+        if distributed.world_size() > 1:
+            if kind != "rbm":
+                raise ValueError(f"only RBM training is data-parallel so far; train model {kind!r} "
+                                 "in one process (without torchrun).")
+            if not distributed.is_main_process():
+                return _train_other_rank(config, out, resume)
+        return _train_into(config, out, mode, resume, report, verbose)
+
+
+def _load_data(config, verbose):
+    """The training rows the config asks for, and the data set (rank 0 downloads first)."""
+    with distributed.main_process_first():
         ds = load_dataset(config.get("data", "mnist"), data_home=config.get("data_home"),
                           verbose=verbose)
-        n = config.get("max_samples")
-        X, y = (ds.X_train[:n], ds.y_train[:n]) if n else (ds.X_train, ds.y_train)
+    n = config.get("max_samples")
+    X, y = (ds.X_train[:n], ds.y_train[:n]) if n else (ds.X_train, ds.y_train)
+    return ds, X, y
+
+
+def _train_other_rank(config, out, resume):
+    """A rank other than 0 of a data-parallel RBM run: train alongside rank 0, write nothing."""
+    model = _start(config, out, resume, verbose=0)
+    _, X, _ = _load_data(config, verbose=0)
+    if resume:
+        _resume_fit(model, X, lambda rbm, epoch: None)
+    else:
+        model.fit(X)
+
+
+def _train_into(config, out, mode, resume, report, verbose):
+    kind = config.get("model", "rbm")
+    with run_folder(out, mode=mode, replaceable=(CHECKPOINT,)) as run:
+        model = _start(config, out, resume, verbose)
+        ds, X, y = _load_data(config, verbose)
         start = time.perf_counter()
         if kind in CLASSIFIERS:
             model.fit(X, y)
