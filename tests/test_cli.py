@@ -54,12 +54,46 @@ def test_train_rbm_on_digits_writes_a_complete_run_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no lock or staging left
 
 
-def test_progress_bar_shows_unless_quiet(tmp_path):
+def run_on_a_terminal(*args):
+    """``python -m deepbelief ARGS`` with stderr on a pseudo-terminal: (exit code, stderr)."""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 x 100
+    with subprocess.Popen([sys.executable, "-m", "deepbelief", *args], stdout=subprocess.DEVNULL,
+                          stderr=follower) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait(timeout=300)
+    os.close(leader)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_shows_on_a_terminal_unless_quiet(tmp_path):
     args = ["train-rbm", "--data", "digits", "--n-components", "8", "--epochs", "2"]
-    loud = run(*args, "--out", str(tmp_path / "a"))
-    quiet = run(*args, "--out", str(tmp_path / "b"), "--quiet")
-    assert "RBM" in loud.stderr and "batch" in loud.stderr
-    assert quiet.stderr == ""
+    code, loud = run_on_a_terminal(*args, "--out", str(tmp_path / "a"))
+    assert code == 0 and "RBM" in loud and "batch" in loud
+    code, quiet = run_on_a_terminal(*args, "--out", str(tmp_path / "b"), "--quiet")
+    assert code == 0 and quiet == ""
+
+
+def test_no_progress_bar_padding_where_stderr_is_a_file_unless_asked(tmp_path):
+    args = ["train-rbm", "--data", "digits", "--n-components", "8", "--epochs", "2"]
+    piped = run(*args, "--out", str(tmp_path / "a"))
+    assert piped.returncode == 0 and piped.stderr == ""
+    asked = run(*args, "--out", str(tmp_path / "b"), env={"DEEPBELIEF_PROGRESS": "1"})
+    assert "RBM" in asked.stderr and "batch" in asked.stderr
 
 
 def test_resume_finishes_an_interrupted_run(tmp_path):

@@ -111,7 +111,7 @@ def test_predict_and_reconstruct_images(classifier_run, tmp_path):
 def test_sample_grid_and_chain(classifier_run, tmp_path):
     grid, chain = tmp_path / "s.png", tmp_path / "chain.gif"
     result = run("sample", str(classifier_run / "model.safetensors"), "--n-samples", "9",
-                 "--steps", "30", "--out", str(grid), "--chain", str(chain))
+                 "--burn-in", "30", "--out", str(grid), "--chain", str(chain))
     assert result.returncode == 0, result.stderr
     assert grid.read_bytes()[:8] == PNG
     assert Image.open(chain).n_frames > 1
@@ -134,7 +134,7 @@ def test_plot_writes_every_picture(classifier_run, tmp_path):
          "unknown parameter(s) ['dropuot']"),
         (["train", "--model", "svm"], "invalid choice: 'svm'"),
         (["train", "--layers", "10,x"], "--layers expects comma-separated whole numbers"),
-        (["sample", "model.safetensors", "--steps", "-3"], "expected a number >= 1"),
+        (["sample", "model.safetensors", "--burn-in", "-3"], "expected a number >= 1"),
     ],
 )
 def test_command_mistakes_give_one_line(tmp_path, monkeypatch, capsys, args, message):
@@ -156,6 +156,7 @@ def test_bad_toml_and_wrong_image_size(classifier_run, tmp_path):
     big = write_digit_png(tmp_path / "big.png", np.zeros(64), size=(20, 20))
     result = run("predict", str(classifier_run / "model.safetensors"), str(big))
     assert result.returncode == 1 and "big.png" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "pass --resize" in result.stderr and "resize=True" not in result.stderr  # the shell's words
     assert run("predict", str(classifier_run / "model.safetensors"), str(big), "--resize").returncode == 0
 
 
@@ -192,7 +193,7 @@ def test_sample_seed_makes_the_picture_reproducible(classifier_run, tmp_path):
     model = str(classifier_run / "model.safetensors")
     paths = [tmp_path / f"{name}.png" for name in ("a", "b", "c")]
     for path, seed in zip(paths, ("1", "1", "2")):
-        assert main(["sample", model, "--steps", "20", "--seed", seed, "--device", "cpu",
+        assert main(["sample", model, "--burn-in", "20", "--seed", seed, "--device", "cpu",
                      "--out", str(path)]) == 0
     assert paths[0].read_bytes() == paths[1].read_bytes() != paths[2].read_bytes()
 
@@ -306,8 +307,9 @@ def test_sample_prints_the_start_and_the_score_of_digits(mnist_rbm, tmp_path):
                  "--out", str(tmp_path / "s.png"))
     assert result.returncode == 0, result.stderr
     assert "samples: 6 chains from the visible biases alone, after 3 Gibbs steps" in result.stdout
-    assert re.search(r"sample quality \(shipped MNIST classifier\): 6 samples: mean confidence "
-                     r"[01]\.\d{3}, .* inception score", result.stdout)
+    assert re.search(r"sample quality \(shipped MNIST classifier\): \d of 6 samples are confident "
+                     r"digits \(top digit probability >= 0\.9\), of \d class.*; mean confidence "
+                     r"[01]\.\d{3}, inception score \d+\.\d\d$", result.stdout, re.M)
 
 
 def test_sample_from_persistent_chains_of_a_cd_model_is_one_line(mnist_rbm, tmp_path):

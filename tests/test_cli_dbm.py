@@ -69,7 +69,7 @@ def test_sample_reconstruct_and_plot_a_dbm(dbm_run, tmp_path):
 
     model_file = str(dbm_run / "model.safetensors")
     grid, chain = tmp_path / "s.png", tmp_path / "chain.gif"
-    result = run("sample", model_file, "--n-samples", "9", "--steps", "20", "--out", str(grid),
+    result = run("sample", model_file, "--n-samples", "9", "--burn-in", "20", "--out", str(grid),
                  "--chain", str(chain))
     assert result.returncode == 0, result.stderr
     assert grid.read_bytes()[:8] == PNG and Image.open(chain).n_frames > 1

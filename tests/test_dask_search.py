@@ -178,7 +178,7 @@ def test_the_cli_search_runs_on_a_local_cluster_as_a_user_would(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "deepbelief", "experiment", "rbm-logistic", "--smoke", "--search",
          "--scheduler", "local", "--data-home", str(tmp_path / "mnist"), "--out", str(out)],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, DEEPBELIEF_PROGRESS="1"))
     assert result.returncode == 0, result.stderr
     assert "the searches run on a local Dask cluster (" in result.stdout
     # The bars tick as the workers' fits finish: 2 settings x 2 folds, then 4 x 2.

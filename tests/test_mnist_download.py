@@ -120,7 +120,7 @@ def test_download_verifies_and_parses(tmp_path, monkeypatch, ds_server, ds_fake,
     url, requests = ds_server
     use_mirrors(monkeypatch, url + "/good/")
     home = tmp_path / "home"
-    data = load_mnist(data_home=home, verbose=1)
+    data = load_mnist(data_home=home, verbose=2)  # 2: a bar even where stderr is not a terminal
     check_matches(data, ds_fake)
     assert data.data_home == home
     assert sorted(p.name for p in home.iterdir()) == sorted(f"{n}.gz" for n in ds_fake)
@@ -162,17 +162,21 @@ def test_every_mirror_failing_gives_one_clear_error(tmp_path, monkeypatch, ds_se
     home = tmp_path / "home"
     with pytest.raises(OSError) as info:
         load_mnist(data_home=home, verbose=0)
-    message = str(info.value)
-    assert "could not download train-images-idx3-ubyte.gz" in message
+    message, summary = str(info.value), info.value.summary
+    assert isinstance(info.value, mnist_module.DownloadError)
+    assert summary == message.splitlines()[0] and len(summary) < 400, summary
+    assert summary.startswith(f"MNIST is not in {home} and could not be downloaded "
+                              "(train-images-idx3-ubyte.gz: checksum mismatch")
+    assert "; 3 mirrors tried)" in summary
     assert f"{url}/bad/train-images-idx3-ubyte.gz: checksum mismatch" in message
     assert f"{url}/nowhere/train-images-idx3-ubyte.gz: HTTPError" in message and "404" in message
     assert f"{refused}train-images-idx3-ubyte.gz: URLError" in message
-    assert f"download it by hand into {home} or set DEEPBELIEF_DATA" in message
+    assert summary.endswith("Put the four MNIST files there or set DEEPBELIEF_DATA to a folder that holds them.")
     assert list(home.iterdir()) == []  # no partial or temporary file left behind
 
 
 def test_no_mirrors_configured(tmp_path):
-    with pytest.raises(OSError, match=r"could not download .*\(none configured\)"):
+    with pytest.raises(OSError, match=r"could not be downloaded \(no mirror configured for "):
         load_mnist(data_home=tmp_path / "home", verbose=0)
 
 

@@ -256,7 +256,7 @@ def test_a_single_file_output_on_a_full_disk_names_it_and_leaves_no_folder(finis
                                                                            monkeypatch, capsys):
     target = finished_run.parent / "new" / "samples.png"
     disk_full_on(monkeypatch, "samples.png")
-    assert main(["sample", str(finished_run / "model.safetensors"), "--steps", "5",
-                 "--out", str(target), "--quiet"]) == 1
+    assert main(["sample", str(finished_run / "model.safetensors"), "--burn-in", "5",
+                 "--out", str(target)]) == 1
     assert f"No space left on device: '{target}'" in one_line(capsys)
     assert sorted(os.listdir(finished_run.parent)) == ["run"]

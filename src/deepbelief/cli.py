@@ -8,11 +8,18 @@ import os
 import sys
 
 from . import _cli_flags as flags
-from ._cli_flags import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
+from ._cli_flags import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 
 
 def _seed(args):
     return 0 if args.seed is None else args.seed
+
+
+def _number(value):
+    """A number as a person reads it: floats to 4 significant digits, ints whole."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def _device(args):
@@ -27,19 +34,20 @@ def _add_train_rbm(sub):
     p.add_argument("--data", default="mnist", help="mnist, mnist-sample, digits or a labelled CSV file")
     p.add_argument("--n-components", type=flags.positive_int, default=500, help="hidden units")
     p.add_argument("--epochs", type=flags.positive_int, default=10, help="passes over the data")
-    p.add_argument("--learning-rate", type=flags.positive_float, default=0.1)
-    p.add_argument("--batch-size", type=flags.positive_int, default=100)
+    p.add_argument("--learning-rate", type=flags.positive_float, default=0.1, help="step size")
+    p.add_argument("--batch-size", type=flags.positive_int, default=100, help="images per update")
     p.add_argument("--momentum", type=flags.momentum, default=0.5, help="a number, or START,END ramp")
-    p.add_argument("--method", choices=["cd", "pcd"], default="cd")
+    p.add_argument("--method", choices=["cd", "pcd"], default="cd",
+                   help="contrastive divergence, or persistent CD")
     p.add_argument("--k", type=flags.positive_int, default=1, help="Gibbs steps per update")
-    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty on the weights")
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16", "int8"], default="auto",
                    help="dtype of the training products (default auto: bfloat16 where it is "
                    "faster, i.e. large models on CPUs with AVX-512 BF16 or AMX; else float32; "
                    "int8: faster still, see the README)")
     p.add_argument("--max-samples", type=flags.positive_int, default=None,
                    help="train on the first N training images only")
-    p.add_argument("--out", default="runs/rbm", help="run folder (default: runs/rbm)")
+    p.add_argument("--out", default="runs/rbm", help="run folder")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run in --out (files deepbelief did not write there are kept)")
@@ -59,6 +67,8 @@ def _run_train_rbm(args):
                           params=params)
     m = train_model(config, args.out, overwrite=args.overwrite, resume=args.resume, report=False,
                     verbose=0 if args.quiet else 1)
+    if m is None:  # a rank other than 0 of a data-parallel run (torchrun): rank 0 reports
+        return
     print(f"trained RBM({m['params']['n_components']}) on {m['n_train']} {m['data']} images "
           f"for {m['epochs_trained']} epochs in {m['train_seconds']:.1f}s")
     print("test reconstruction error (mean squared, per pixel): "
@@ -104,7 +114,8 @@ def _add_train(sub):
     p.add_argument("--model", choices=["rbm", "dbn", "dbm", "classifier", "dbm-classifier", "autoencoder"],
                    default=None, help="dbm: a Deep Boltzmann Machine; dbm-classifier: a net it "
                    "initialises (default: rbm)")
-    p.add_argument("--data", default=None, help="mnist, mnist-sample, digits or a labelled CSV file")
+    p.add_argument("--data", default=None, help="mnist, mnist-sample (ships with deepbelief, "
+                   "no download), digits or a labelled CSV file (default: mnist)")
     p.add_argument("--layers", default=None,
                    help="comma-separated sizes: hidden layers (classifier, dbm-classifier) or the "
                    "whole stack (dbn, dbm, autoencoder), e.g. 784,500,500")
@@ -119,7 +130,7 @@ def _add_train(sub):
                    "where it is faster; int8: rbm and dbn only)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="any estimator parameter, e.g. --set dropout=0.25 (repeatable)")
-    p.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
+    p.add_argument("--out", default="runs/train", help="run folder")
     p.add_argument("--resume", action="store_true",
                    help="rbm: continue an interrupted run in --out from its checkpoint")
     p.add_argument("--overwrite", action="store_true",
@@ -142,9 +153,11 @@ def _run_train(args):
                           layers=flags.layers(args.layers) if args.layers else None, params=params)
     m = train_model(config, args.out, overwrite=args.overwrite, resume=args.resume,
                     verbose=0 if args.quiet else 1)
+    if m is None:  # a rank other than 0 of a data-parallel run (torchrun): rank 0 reports
+        return
     shown = {k: v for k, v in m.items() if isinstance(v, (int, float, str))}
     for key, value in shown.items():
-        print(f"{key}: {value}")
+        print(f"{key}: {_number(value)}")
     print(f"run folder: {args.out} (report: {os.path.join(args.out, 'report.html')})")
 
 
@@ -153,8 +166,9 @@ def _add_evaluate(sub):
                        description="Evaluate a classifier on test data (accuracy, classification "
                        "report, confusion matrix), and/or any RBM, DBN or DBM by its test "
                        "log-likelihood (--log-likelihood).")
-    p.add_argument("model", help="a model file written by deepbelief")
-    p.add_argument("--data", default="mnist", help="mnist, mnist-sample, digits or a labelled CSV file")
+    p.add_argument("model", help="a model file written by deepbelief, or a run folder")
+    p.add_argument("--data", default=None, help="mnist, mnist-sample, digits or a labelled CSV file "
+                   "(default: the run's own data when MODEL is in a run folder, else mnist)")
     p.add_argument("--nudge", action="store_true",
                    help="also test on the test set shifted one pixel up, down, left and right")
     p.add_argument("--out", default=None, help="folder for evaluation.json and confusion PNGs")
@@ -163,9 +177,9 @@ def _add_evaluate(sub):
                    "estimate; DBN, DBM or a pretrained classifier: a lower bound)")
     p.add_argument("--betas", type=flags.positive_int, default=None,
                    help="AIS intermediate distributions (default: the standard 14,501)")
-    p.add_argument("--runs", type=flags.positive_int, default=100, help="AIS runs (default: 100)")
+    p.add_argument("--runs", type=flags.positive_int, default=100, help="AIS runs")
     p.add_argument("--binarize", choices=["sample", "threshold"], default="sample",
-                   help="how grey test pixels become 0/1 for Bernoulli models (default: sample)")
+                   help="how grey test pixels become 0/1 for Bernoulli models")
     p.add_argument("--max-samples", type=flags.positive_int, default=None, help="the first N test images")
     flags.add_common(p)
     p.set_defaults(run=_run_evaluate)
@@ -198,12 +212,14 @@ def _run_evaluate(args):
 
 
 def _add_predict(sub):
-    p = sub.add_parser("predict", help="labels for a CSV (Kaggle submission) or image files")
-    p.add_argument("model", help="a classifier model file")
+    p = sub.add_parser("predict", help="labels for a CSV (Kaggle submission) or image files",
+                       description="Print the label a classifier gives each row of a CSV file "
+                       "(the Kaggle test format) or each image file, or write them as a CSV.")
+    p.add_argument("model", help="a classifier model file, or a run folder")
     p.add_argument("inputs", nargs="+", help="one CSV file, or image files (PNG/JPEG)")
     p.add_argument("--out", default=None, help="write the labels here as CSV (e.g. submission.csv)")
     p.add_argument("--resize", action="store_true", help="scale images of another size to the model's")
-    flags.add_common(p)
+    flags.add_common(p, seed=False, quiet=False, data_home=False)
     p.set_defaults(run=_run_predict)
 
 
@@ -219,11 +235,14 @@ def _run_predict(args):
 
 
 def _add_sample(sub):
-    p = sub.add_parser("sample", help="digits generated by Gibbs chains (a grid PNG), scored")
-    p.add_argument("model", help="an RBM, DBN, DBM or pretrained classifier model file")
+    p = sub.add_parser("sample", help="digits generated by Gibbs chains (a grid PNG), scored",
+                       description="Run Gibbs chains of a generative model, draw the samples as "
+                       "a grid PNG (and the chains over time as a GIF), and score 28x28 digits "
+                       "with a classifier that ships with deepbelief.")
+    p.add_argument("model", help="an RBM, DBN, DBM or pretrained classifier model file, or a run folder")
     p.add_argument("--n-samples", type=flags.positive_int, default=25, help="number of chains")
-    p.add_argument("--burn-in", "--steps", dest="burn_in", type=flags.positive_int, default=1000,
-                   help="Gibbs steps before the first sample (--steps: the old name)")
+    p.add_argument("--burn-in", type=flags.positive_int, default=1000,
+                   help="Gibbs steps before the first sample")
     p.add_argument("--thin", type=flags.positive_int, default=100,
                    help="Gibbs steps between two samples of a chain")
     p.add_argument("--samples-per-chain", type=flags.positive_int, default=1,
@@ -232,10 +251,11 @@ def _add_sample(sub):
                    default="auto", help="where the chains start (default auto: the persistent "
                    "chains of a PCD model, else noise); data: the first test images of --data")
     p.add_argument("--data", default=None,
-                   help="with --init data: mnist, mnist-sample (default), digits or a CSV file")
+                   help="with --init data: mnist, mnist-sample, digits or a CSV file (default: the "
+                   "run's own data when MODEL is in a run folder, else mnist-sample)")
     p.add_argument("--out", default="samples.png", help="PNG to write")
     p.add_argument("--chain", default=None, help="also write the chains over time as this GIF")
-    flags.add_common(p)
+    flags.add_common(p, quiet=False)
     p.set_defaults(run=_run_sample)
 
 
@@ -250,17 +270,37 @@ def _run_sample(args):
         print(f"written: {path}")
     print(f"samples: {result['caption']}")
     if result["quality"] is not None:
-        print(f"sample quality (shipped MNIST classifier): {result['quality']}")
+        print(f"sample quality (shipped MNIST classifier): {_quality(result['quality'])}")
+
+
+def _plural(n, word, plural=None):
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+def _quality(q):
+    """A ``SampleQuality`` in words: how many samples are confident digits, of which classes."""
+    n_confident = round(q.confident_fraction * q.n_samples)
+    present = [f"digit {digit}: {n}" for digit, n in enumerate(q.class_counts) if n >= q.min_count]
+    line = (f"{n_confident} of {_plural(q.n_samples, 'sample')} are confident digits (top digit "
+            f"probability >= {q.threshold:g}), of {_plural(q.n_classes, 'class', 'classes')}")
+    if present:
+        line += f" ({', '.join(present)})"
+    if q.min_count > 1:
+        line += f", a class counting from {q.min_count} confident samples"
+    return line + (f"; mean confidence {q.mean_confidence:.3f}, inception score "
+                   f"{q.inception_score:.2f}")
 
 
 def _add_reconstruct(sub):
-    p = sub.add_parser("reconstruct", help="damaged or noisy digit images and their reconstructions")
-    p.add_argument("model", help="an RBM, DBN, DBM, classifier or autoencoder model file")
+    p = sub.add_parser("reconstruct", help="damaged or noisy digit images and their reconstructions",
+                       description="Pass digit images through a model and back (up-down passes, "
+                       "or mean field for a DBM) and draw each beside its reconstruction in a PNG.")
+    p.add_argument("model", help="an RBM, DBN, DBM, classifier or autoencoder model file, or a run folder")
     p.add_argument("images", nargs="+", help="PNG/JPEG digit images")
     p.add_argument("--steps", type=flags.positive_int, default=1, help="up-down passes")
     p.add_argument("--out", default="reconstruction.png", help="PNG to write")
     p.add_argument("--resize", action="store_true", help="scale images of another size to the model's")
-    flags.add_common(p)
+    flags.add_common(p, seed=False, quiet=False, data_home=False)
     p.set_defaults(run=_run_reconstruct)
 
 
@@ -273,19 +313,24 @@ def _run_reconstruct(args):
 
 
 def _add_plot(sub):
-    p = sub.add_parser("plot", help="filters, reconstructions, probes, curves, code maps")
-    p.add_argument("model", help="a model file written by deepbelief")
-    p.add_argument("--data", default=None, help="test data for reconstructions etc. (mnist, mnist-sample, digits, CSV)")
+    p = sub.add_parser("plot", help="filters, reconstructions, probes, curves, code maps",
+                       description="Draw every picture of a model (filters, training curves and, "
+                       "with test data, reconstructions, probes and code maps) as PNGs in --out.")
+    p.add_argument("model", help="a model file written by deepbelief, or a run folder")
+    p.add_argument("--data", default=None, help="test data for reconstructions etc.: mnist, "
+                   "mnist-sample, digits or a CSV file (default: the run's own data when MODEL "
+                   "is in a run folder, else none)")
     p.add_argument("--out", default="plots", help="folder for the PNGs")
-    flags.add_common(p)
+    flags.add_common(p, seed=False)
     p.set_defaults(run=_run_plot)
 
 
 def _run_plot(args):
-    from .runs.jobs import plot
+    from .runs.jobs import plot, run_data
 
-    for caption, path in plot(args.model, args.out, data=args.data, data_home=args.data_home,
-                              verbose=0 if args.quiet else 1):
+    data, home = (args.data, None) if args.data else run_data(args.model)
+    for caption, path in plot(args.model, args.out, data=data, data_home=args.data_home or home,
+                              verbose=0 if args.quiet else 1, device=_device(args)):
         print(f"{path}: {caption}")
 
 
@@ -337,6 +382,34 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of ``deepbelief`` and ``python -m deepbelief``; returns the exit code."""
+    try:
+        try:
+            code = _main(sys.argv[1:] if argv is None else list(argv))
+        finally:  # --help exits through here too
+            sys.stdout.flush()  # a reader that left early (| head) shows here, not at exit
+    except BrokenPipeError:
+        # The reader of our output has gone: stop quietly, as cat and grep do.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file (captured)
+            pass
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _error_line(exc, args, argv):
+    """A user's mistake in one line, in the shell's words (``--resize``, not ``resize=True``)."""
+    mnist = sys.modules.get("deepbelief.datasets.mnist")
+    if mnist is not None and isinstance(exc, mnist.DownloadError):
+        message = exc.summary
+        if hasattr(args, "data"):
+            message += f" Or try the MNIST sample that ships with deepbelief: {flags.next_command(argv)}"
+        return message
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return flags.for_the_shell(message, args)
+
+
+def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
@@ -350,9 +423,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("deepbelief: interrupted; an RBM run continues with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
     except (OSError, ValueError, TypeError, FloatingPointError, ImportError, MemoryError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"deepbelief {args.command}: error: {message}", file=sys.stderr)
+        print(f"deepbelief {args.command}: error: {_error_line(exc, args, argv)}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # a bug, not a user mistake: still one line, unless debugging
         if os.environ.get("DEEPBELIEF_DEBUG"):

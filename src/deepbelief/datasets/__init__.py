@@ -9,7 +9,7 @@ from .augment import NUDGES, augment, center_crop, nudge, random_crops, rotate, 
 from .digits import load_digits
 from .idx import read_idx
 from .images import load_images
-from .mnist import MNIST_FILES, download_file, load_mnist, mnist_home
+from .mnist import MNIST_FILES, DownloadError, download_file, load_mnist, mnist_home
 from .named import load_dataset
 from .sample import load_mnist_sample
 from .tabular import load_csv
@@ -17,7 +17,7 @@ from .tabular import load_csv
 __all__ = [
     # loaders
     "load_dataset", "load_mnist", "load_mnist_sample", "load_csv", "load_images", "load_digits",
-    "read_idx", "mnist_home", "download_file", "MNIST_FILES",
+    "read_idx", "mnist_home", "download_file", "MNIST_FILES", "DownloadError",
     # augmentation
     "nudge", "shift", "rotate", "augment", "center_crop", "random_crops", "NUDGES",
 ]

@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import http.client
 import os
+import re
 import tempfile
 import urllib.request
 import zlib
@@ -44,6 +45,15 @@ _SPLITS = {
 _MIRROR_ERRORS = (OSError, http.client.HTTPException, ValueError, EOFError, zlib.error)
 
 
+class DownloadError(OSError):
+    """No mirror delivered an MNIST file. ``summary`` says so in one line, with the fix; the
+    message adds every mirror tried and why it failed."""
+
+    def __init__(self, summary, details=""):
+        super().__init__(summary + details)
+        self.summary = summary
+
+
 def load_mnist(data_home=None, download=True, verbose=1, scale=True):
     """Load the MNIST handwritten digits, downloading them on first use.
 
@@ -82,8 +92,8 @@ def load_mnist(data_home=None, download=True, verbose=1, scale=True):
     ------
     FileNotFoundError
         If files are missing and ``download=False``.
-    OSError
-        If a missing file could not be downloaded from any mirror.
+    DownloadError
+        An ``OSError``: a missing file could not be downloaded from any mirror.
     ValueError
         If a local file is corrupt or truncated (the message names it), or
         images and labels disagree.
@@ -157,9 +167,9 @@ def download_file(name, directory, verbose=1):
 
     Raises
     ------
-    OSError
-        If no mirror delivered a file with the right checksum; the message
-        lists every mirror tried and why it failed.
+    DownloadError
+        An ``OSError``: no mirror delivered a file with the right checksum. Its
+        ``summary`` is one line; the message lists every mirror tried and why it failed.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -178,7 +188,7 @@ def download_file(name, directory, verbose=1):
             failures.append((url, reason))
         finally:
             tmp.unlink(missing_ok=True)  # no-op after a successful rename
-    raise OSError(_download_failed_message(filename, directory, failures))
+    raise _download_failed(filename, directory, failures)
 
 
 def _fetch_verified(url, path, sha256, verbose):
@@ -273,11 +283,17 @@ def _missing_message(missing, home):
     )
 
 
-def _download_failed_message(filename, directory, failures):
-    """The OSError text when every mirror failed for ``filename``."""
-    tried = "".join(f"\n  {url}: {reason}" for url, reason in failures) or " (none configured)"
-    return (
-        f"could not download {filename}; mirrors tried:{tried}\n"
-        f"Check your connection, or download it by hand into {directory} "
-        "or set DEEPBELIEF_DATA to a directory that holds it."
+def _download_failed(filename, directory, failures):
+    """The DownloadError when every mirror failed for ``filename``: short first, details after."""
+    if failures:
+        first = re.sub(r"<urlopen error (.*)>", r"\1", failures[0][1])
+        first = re.sub(r"^checksum mismatch: .*", "checksum mismatch", first)  # the sums are below
+        why = f"{filename}: {first}; {len(failures)} {'mirror' if len(failures) == 1 else 'mirrors'} tried"
+    else:
+        why = f"no mirror configured for {filename}"
+    summary = (
+        f"MNIST is not in {directory} and could not be downloaded ({why}). Put the four MNIST "
+        "files there or set DEEPBELIEF_DATA to a folder that holds them."
     )
+    details = "".join(f"\n  {url}: {reason}" for url, reason in failures)
+    return DownloadError(summary, "\nMirrors tried:" + details if details else "")

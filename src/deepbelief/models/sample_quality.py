@@ -52,7 +52,8 @@ class SampleQuality:
     def __str__(self):
         return (f"{self.n_samples} samples: mean confidence {self.mean_confidence:.3f}, "
                 f"{self.confident_fraction:.0%} confident (p >= {self.threshold:g}), "
-                f"{self.n_classes} classes {list(self.class_counts)}, "
+                f"{self.n_classes} {'class' if self.n_classes == 1 else 'classes'} "
+                f"{list(self.class_counts)}, "
                 f"inception score {self.inception_score:.2f}")
 
     def as_dict(self):

@@ -1,8 +1,13 @@
 """What ``evaluate`` (accuracy, log-likelihood), ``predict``, ``sample``, ``reconstruct`` and ``plot``
-do, as functions."""
+do, as functions.
+
+Each takes a model file, or a run folder (its ``model.safetensors``); for a model in a run folder
+the data defaults to the run's own (``data`` in its ``config.json``).
+"""
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +27,59 @@ from ..viz.gallery import guess_image_shape, model_pictures
 from ..viz.tiles import tile_images
 from .rundir import run_folder
 
+MODEL_FILE = "model.safetensors"  # a run folder's model
+NAMED_DATA = ("mnist", "mnist-sample", "digits")
+
+
+def model_file(path):
+    """The model file ``path`` names: itself, or ``model.safetensors`` when it is a run folder."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if not (path / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"{path} is a folder without a {MODEL_FILE}: pass a model file, "
+                                "or a run folder that deepbelief train wrote.")
+    return path / MODEL_FILE
+
+
+def run_data(model_path):
+    """``(data, data_home)`` a model was trained on, when it is (in) a run folder that says so.
+
+    Read from the folder's ``config.json`` (``deepbelief train``), else the data set's name in its
+    ``metrics.json`` (``deepbelief train-rbm``); ``(None, None)`` when neither tells.
+    """
+    folder = Path(model_path)
+    folder = folder if folder.is_dir() else folder.parent
+    config, metrics = (_json(folder / name) for name in ("config.json", "metrics.json"))
+    data = config.get("data")
+    if not isinstance(data, str) or data == "auto":
+        data = metrics.get("data") if metrics.get("data") in NAMED_DATA else None
+    home = config.get("data_home")
+    return data, home if isinstance(home, str) else None
+
+
+def _json(path):
+    try:
+        found = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _data(model_path, data, data_home, default):
+    """``data`` and ``data_home`` as given, else the run's, else ``default`` and None."""
+    run, run_home = run_data(model_path)
+    if data is None:
+        data = run or default
+    return data, data_home if data_home is not None else run_home
+
 
 def _load(model_path, device=None, seed=None):
-    """A model file, moved to ``device`` and with its sampling reseeded by ``seed`` if given."""
+    """A model file (or a run folder's), moved to ``device`` and with its sampling reseeded by
+    ``seed`` if given."""
     from sklearn.utils import check_random_state
 
-    model = load(model_path)
+    model = load(model_file(model_path))
     for part in [model, generative_part(model), *rbm_stack(model)]:
         if part is None:
             continue
@@ -51,15 +103,17 @@ def _check_width(model, X, what):
                          f"{model.n_features_in_}; use data of the size the model was trained on.")
 
 
-def evaluate(model_path, data="mnist", out_dir=None, nudged=False, data_home=None, verbose=1,
+def evaluate(model_path, data=None, out_dir=None, nudged=False, data_home=None, verbose=1,
              device=None):
     """Accuracy, classification report and confusion matrix of a classifier on test data.
 
+    ``data`` None is the run's data for a model in a run folder, else ``"mnist"``.
     ``nudged=True`` adds the test set shifted one pixel up, down, left and right.
     Returns a dict; with ``out_dir`` also writes ``evaluation.json`` and confusion-matrix PNGs
     there (added once all are written, replacing same-named files, touching nothing else).
     """
     model = _classifier(_load(model_path, device), model_path)
+    data, data_home = _data(model_path, data, data_home, "mnist")
     ds = load_dataset(data, data_home=data_home, verbose=verbose)
     _check_width(model, ds.X_test, f"data {data!r}")
     sets = {"test": (ds.X_test, ds.y_test)}
@@ -82,16 +136,18 @@ def evaluate(model_path, data="mnist", out_dir=None, nudged=False, data_home=Non
     return result
 
 
-def log_likelihood(model_path, data="mnist", binarize="sample", n_betas=None, n_runs=100,
+def log_likelihood(model_path, data=None, binarize="sample", n_betas=None, n_runs=100,
                    max_samples=None, seed=0, data_home=None, verbose=1, device=None):
     """Test log-likelihood per image in nats, by AIS: exact for an RBM up to AIS's error, a
     variational lower bound for a DBN or DBM (or the pretrained model of a fine-tuned net).
 
     Bernoulli models are scored on the test images binarized (``"sample"``: pixel on with
-    probability its grey level, seeded; ``"threshold"``: above 0.5). Returns a dict.
+    probability its grey level, seeded; ``"threshold"``: above 0.5). ``data`` None is the run's
+    data for a model in a run folder, else ``"mnist"``. Returns a dict.
     """
     model = _load(model_path, device)
     stack = _generative(model, model_path)
+    data, data_home = _data(model_path, data, data_home, "mnist")
     ds = load_dataset(data, data_home=data_home, verbose=verbose)
     _check_width(model, ds.X_test, f"data {data!r}")
     X = ds.X_test[:max_samples] if max_samples else ds.X_test
@@ -170,7 +226,8 @@ def sample(model_path, out_path, n_samples=25, burn_in=1000, thin=100, samples_p
     chains over time (a GIF).
 
     ``init`` is where the chains start (see ``RBM.sample``), or ``"data"``: the first
-    ``n_samples`` test images of ``data`` (``mnist``, ``mnist-sample``, ``digits``, a CSV file).
+    ``n_samples`` test images of ``data`` (``mnist``, ``mnist-sample``, ``digits``, a CSV file;
+    None: the run's data for a model in a run folder, else ``mnist-sample``).
     With ``samples_per_chain > 1`` each row of the grid is one chain, ``thin`` steps apart.
 
     Returns
@@ -182,7 +239,8 @@ def sample(model_path, out_path, n_samples=25, burn_in=1000, thin=100, samples_p
     model = _generative(_load(model_path, device, seed), model_path)
     shape = guess_image_shape(model.n_features_in_)
     if init == "data":
-        ds = load_dataset(data or "mnist-sample", data_home=data_home, verbose=0)
+        data, data_home = _data(model_path, data, data_home, "mnist-sample")
+        ds = load_dataset(data, data_home=data_home, verbose=0)
         _check_width(model, ds.X_test, f"data {data!r}")
         init, n_samples = ds.X_test[:n_samples], None
     images = model.sample(n_samples, burn_in, thin=thin, samples_per_chain=samples_per_chain,
@@ -240,13 +298,14 @@ def reconstruct(model_path, images, out_path, n_steps=1, resize=False, device=No
                            "Input and reconstruction")
 
 
-def plot(model_path, out_dir, data=None, data_home=None, verbose=1):
-    """Every picture of a model (see ``pictures.model_pictures``); data adds test examples.
+def plot(model_path, out_dir, data=None, data_home=None, verbose=1, device=None):
+    """Every picture of a model (see ``pictures.model_pictures``); data adds test examples
+    (``run_data`` tells a run's own).
 
     The pictures are added to ``out_dir`` (made if missing) once all are drawn, replacing
     same-named files; nothing else there is touched. Returns (caption, path) pairs.
     """
-    model = load(model_path)
+    model = _load(model_path, device)
     X = y = shape = None
     if data:
         ds = load_dataset(data, data_home=data_home, verbose=verbose)
