@@ -115,7 +115,7 @@ def test_exact_log_partition_refuses_what_it_cannot_sum():
     W, b, c = random_params(3, 2, 2.0)  # singular values above 1: Z is infinite
     with pytest.raises(ValueError, match="positive definite"):
         ais.exact_log_partition(W, b, c, "gaussian", "gaussian")
-    with pytest.raises(ValueError, match="'bernoulli' or 'gaussian'"):
+    with pytest.raises(ValueError, match="'bernoulli', 'gaussian' or 'spin'"):
         ais.exact_log_partition(W, b, c, "binary", "bernoulli")
 
 

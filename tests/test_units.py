@@ -7,9 +7,9 @@ import torch
 
 from deepbelief._core import rbm_math as m
 from deepbelief._core.backend import RandomSource
-from deepbelief._core.units import BERNOULLI, GAUSSIAN, UNITS, Units, get_unit
+from deepbelief._core.units import BERNOULLI, GAUSSIAN, SPIN, UNITS, Units, get_unit
 
-KINDS = [BERNOULLI, GAUSSIAN]
+KINDS = [BERNOULLI, GAUSSIAN, SPIN]
 F64 = torch.float64
 N_DRAWS = 200_000
 TOLERANCE_SIGMAS = 5  # sampling tests: a failure by chance has probability below 1e-6 per value
@@ -35,7 +35,7 @@ def _log_integral_1d(log_f):
 
 # ------------------------------------------------------------------------------------- lookup
 def test_get_unit_names_every_kind_and_passes_units_through():
-    assert set(UNITS) == {"bernoulli", "gaussian"} == set(m.UNIT_TYPES)
+    assert set(UNITS) == {"bernoulli", "gaussian", "spin"} == set(m.UNIT_TYPES)
     for name, units in UNITS.items():
         assert get_unit(name) is units and units.name == name and isinstance(units, Units)
         assert get_unit(units) is units
@@ -43,7 +43,7 @@ def test_get_unit_names_every_kind_and_passes_units_through():
 
 @pytest.mark.parametrize("bad", ["binary", "Bernoulli", None, 3])
 def test_get_unit_refuses_unknown_kinds_naming_the_known_ones(bad):
-    with pytest.raises(ValueError, match=r"visible must be 'bernoulli' or 'gaussian', got"):
+    with pytest.raises(ValueError, match=r"visible must be 'bernoulli', 'gaussian' or 'spin', got"):
         get_unit(bad, "visible")
 
 
@@ -147,6 +147,27 @@ def test_one_value_per_unit(units):
 def test_value_ranges():
     assert BERNOULLI.accepts(0.0, 1.0) and not BERNOULLI.accepts(-0.1, 1.0)
     assert not BERNOULLI.accepts(0.0, 1.5) and GAUSSIAN.accepts(-1e30, 1e30)
+    assert SPIN.accepts(-1.0, 1.0) and not SPIN.accepts(-1.5, 1.0) and not SPIN.accepts(0.0, 2.0)
+    assert SPIN.data_values == (-1.0, 1.0) and BERNOULLI.data_values is GAUSSIAN.data_values is None
+
+
+def test_spin_states_enumerate_every_sign_vector_once():
+    states = SPIN.states(4, 0, SPIN.n_states(4), F64, "cpu")
+    assert states.shape == (16, 4) and set(states.unique().tolist()) == {-1.0, 1.0}
+    assert len({tuple(row.tolist()) for row in states}) == 16
+    torch.testing.assert_close(states, 2 * BERNOULLI.states(4, 0, 16, F64, "cpu") - 1)
+
+
+def test_spin_cumulant_is_log_2_cosh_and_stays_finite_for_large_inputs():
+    x = torch.tensor([[-800.0, -30.0, -1.0, 0.0, 0.5, 30.0, 800.0]], dtype=F64)
+    got = SPIN.cumulant(x, torch.zeros(7, dtype=F64))
+    small = x[:, 1:-1]
+    expected_small = torch.log(2 * torch.cosh(small)).sum()
+    assert torch.isfinite(got).all()
+    # log 2 cosh(x) -> |x| for large |x|
+    torch.testing.assert_close(got[0], expected_small + 1600.0, rtol=1e-12, atol=1e-9)
+    assert float(SPIN.entropy(x)[0]) == pytest.approx(
+        float(SPIN.entropy(small)[0]), abs=1e-9)  # saturated spins add no entropy
 
 
 # ------------------------------------------------------------------------------------ sampling
@@ -164,6 +185,18 @@ def test_bernoulli_sample_frequencies_match_the_means(source):
 
 
 @pytest.mark.parametrize("source", ["generator", "random_source"])
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_spin_sample_frequencies_match_the_means(source, dtype):
+    mean = torch.tensor([-0.96, -0.4, 0.0, 0.54, 0.98], dtype=dtype)
+    out = torch.empty(N_DRAWS, 5, dtype=dtype)
+    draws = SPIN.sample(mean.expand(N_DRAWS, -1).contiguous(), _sources()[source], out=out)
+    assert draws is out and set(draws.unique().tolist()) == {-1.0, 1.0}
+    p_up = (1 + mean.double()) / 2  # P(s = +1)
+    sigma = torch.sqrt(p_up * (1 - p_up) / N_DRAWS)
+    assert (((draws.double() == 1).double().mean(0) - p_up).abs() < TOLERANCE_SIGMAS * sigma).all()
+
+
+@pytest.mark.parametrize("source", ["generator", "random_source"])
 def test_gaussian_samples_have_the_mean_and_unit_variance(source):
     mean = torch.tensor([-2.0, 0.0, 3.5])
     draws = GAUSSIAN.sample(mean.expand(N_DRAWS, -1).contiguous(), _sources()[source]).double()
@@ -177,7 +210,8 @@ def test_sample_from_inputs_matches_the_conditional_mean(units):
     inputs = torch.tensor([-2.0, 0.0, 1.5], dtype=F64)
     draws = units.sample_from_inputs(inputs.expand(N_DRAWS, -1), torch.Generator().manual_seed(1))
     mean = units.mean_(inputs.clone())
-    sd = torch.sqrt(mean * (1 - mean)) if units is BERNOULLI else torch.ones_like(mean)
+    sd = {BERNOULLI: torch.sqrt(mean * (1 - mean)), SPIN: torch.sqrt(1 - mean**2)}.get(
+        units, torch.ones_like(mean))
     assert ((draws.mean(0) - mean).abs() < TOLERANCE_SIGMAS * sd / math.sqrt(N_DRAWS)).all()
 
 
@@ -186,16 +220,19 @@ def test_noise_states(units):
     x = units.noise((N_DRAWS, 2), RandomSource(2, "cpu"), "cpu").double()
     expected_mean, sd = (0.5, 0.5) if units is BERNOULLI else (0.0, 1.0)
     assert ((x.mean(0) - expected_mean).abs() < TOLERANCE_SIGMAS * sd / math.sqrt(N_DRAWS)).all()
+    if units is SPIN:
+        assert set(x.unique().tolist()) == {-1.0, 1.0}
 
 
 # ------------------------------------------------------- free energy of a tiny RBM, by brute force
 def _brute_force_free_energy(v, W, b, c, visible, hidden):
-    """-log of the sum (Bernoulli) or integral (Gaussian, on a grid) of exp(-E(v, h)) over h,
+    """-log of the sum (Bernoulli, spin) or integral (Gaussian, on a grid) of exp(-E(v, h)) over h,
     with E written out from its definition, not through the unit classes."""
-    vis = -(v @ b) if visible == "bernoulli" else 0.5 * ((v - b) ** 2).sum(1)
+    vis = 0.5 * ((v - b) ** 2).sum(1) if visible == "gaussian" else -(v @ b)
     x = v @ W.T  # (B, H)
-    if hidden == "bernoulli":
+    if hidden != "gaussian":
         h = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=F64)  # (S, 2)
+        h = 2 * h - 1 if hidden == "spin" else h
         log_terms = h @ c + x @ h.T  # (B, S)
         return vis - torch.logsumexp(log_terms, 1)
     g, w = _grid(801, 12.0)
@@ -206,11 +243,13 @@ def _brute_force_free_energy(v, W, b, c, visible, hidden):
     return vis - torch.logsumexp(log_terms, 1)
 
 
-@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
-@pytest.mark.parametrize("hidden", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian", "spin"])
+@pytest.mark.parametrize("hidden", ["bernoulli", "gaussian", "spin"])
 def test_free_energy_of_a_tiny_rbm_matches_brute_force(visible, hidden):
     W, b, c = _random(2, 3, seed=12, scale=0.5), _random(3, seed=13), _random(2, seed=14)
     v = torch.tensor([[0, 1, 1], [1, 0, 0], [1, 1, 1]], dtype=F64)
+    if visible == "spin":
+        v = 2 * v - 1
     if visible == "gaussian":
         v = v + _random(3, 3, seed=15)
     expected = _brute_force_free_energy(v, W, b, c, visible, hidden)

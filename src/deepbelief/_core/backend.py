@@ -212,6 +212,9 @@ def check_unit_range(X, kind, what="X"):
     units = get_unit(kind, "visible")
     if units.value_range == (-math.inf, math.inf):
         return
+    if units.data_values is not None:
+        check_data_values(X, units, what)
+        return
     low, high = value_range(X)
     if not units.accepts(low, high):  # only Bernoulli units have a bounded range so far
         found = "Negative values in data" if low < 0.0 else "Values above 1 in data"
@@ -222,8 +225,36 @@ def check_unit_range(X, kind, what="X"):
         )
 
 
+def holds_only(X, values, block=10_000):
+    """Whether every value of ``X`` (dense, read ``block`` rows at a time, or scipy.sparse with
+    its unstored zeros) is one of ``values``."""
+    if sp.issparse(X):
+        X = summed(X)
+        zeros = X.nnz < X.shape[0] * X.shape[1]
+        return not (zeros and 0.0 not in values) and bool(np.isin(X.data, values).all())
+    return all(np.isin(X[start : start + block], values).all()
+               for start in range(0, X.shape[0], block))
+
+
+def data_values_error(units, what="X"):
+    """The ValueError for training data holding values other than ``units.data_values``."""
+    values = " and ".join(f"{v:g}" for v in units.data_values)
+    return ValueError(
+        f"{what} must hold only {values} to train {units.name} visible units, but it holds "
+        f"other values. Recode 0/1 data as 2 * X - 1 (and threshold real values, e.g. "
+        f"np.where(X > 0, 1, -1)), or use visible='bernoulli' or 'gaussian'."
+    )
+
+
+def check_data_values(X, units, what="X"):
+    """Refuse training data with values other than ``units.data_values`` (spins: -1 and +1)."""
+    if not holds_only(X, units.data_values):
+        raise data_values_error(units, what)
+
+
 def clip_unit_range(X, kind):
-    """New data for fitted Bernoulli units: finite values outside [0, 1] are clipped to it.
+    """New data for fitted Bernoulli units: finite values outside [0, 1] are clipped to it
+    (spin units: to [-1, 1], where values between are means).
 
     A Bernoulli unit's input is a probability, so 1.2 means "on" and -0.1 "off". Such values
     are common at prediction time: ``MinMaxScaler`` maps unseen data outside [0, 1], and passes a
@@ -236,8 +267,9 @@ def clip_unit_range(X, kind):
     low, high = value_range(X)
     if units.accepts(low, high):
         return X
+    low, high = units.value_range
     if sp.issparse(X):
         X = summed(X).tocsr(copy=True)
-        np.clip(X.data, 0.0, 1.0, out=X.data)
+        np.clip(X.data, low, high, out=X.data)
         return X
-    return np.clip(X, 0.0, 1.0)
+    return np.clip(X, low, high)

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import torch
 
 from . import rbm_math as m
-from .backend import summed, to_tensor
+from .backend import data_values_error, summed, to_tensor
 from .cd_int8 import quantize_units
 from .units import get_unit
 
@@ -158,6 +158,7 @@ def as_stream(X, what="X"):
 def check_stream(stream, kind, what="X"):
     """Finite values (and in [0, 1] for bernoulli units), checked chunk by chunk."""
     low, high = np.inf, -np.inf
+    units = get_unit(kind, "visible")
     if isinstance(stream, SparseRows):  # the stored values, and the zeros between them
         values, zeros = stream.stored_values()
         chunks = [values] if values.size else []
@@ -169,8 +170,14 @@ def check_stream(stream, kind, what="X"):
             raise ValueError(
                 f"Input {what} contains NaN or infinity: remove or impute those values first."
             )
+        if units.data_values is not None and not np.isin(chunk, units.data_values).all():
+            raise data_values_error(units, what)
         low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
-    if not get_unit(kind, "visible").accepts(low, high):  # only Bernoulli units are bounded so far
+    if units.data_values is not None:
+        if isinstance(stream, SparseRows) and zeros and 0.0 not in units.data_values:
+            raise data_values_error(units, what)  # the zeros a sparse matrix does not store
+        return
+    if not units.accepts(low, high):  # only Bernoulli units are bounded so far
         found = "Negative values in data" if low < 0.0 else "Values above 1 in data"
         raise ValueError(
             f"{found}: {what} has values in [{low:g}, {high:g}] but bernoulli visible units need "

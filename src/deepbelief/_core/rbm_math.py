@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from .units import UNITS, get_unit
 
-UNIT_TYPES = tuple(UNITS)
+UNIT_TYPES = tuple(UNITS)  # every kind: what an RBM takes
+STACKED_UNIT_TYPES = ("bernoulli", "gaussian")  # what DBNs, autoencoders and classifiers take so far
 
 
 def mean_hiddens(v, W, c, hidden, out=None):
@@ -73,10 +74,11 @@ def gibbs_chain(
 PLL_TERMS = 2**25  # (row, visible, hidden) terms of pseudo_log_likelihood held at once
 
 
-def pseudo_log_likelihood(v, W, b, c, hidden, chunk_size=None):
-    """Exact sum over every visible unit i of log p(v_i | v_-i) for binary ``v``, shape (B,).
+def pseudo_log_likelihood(v, W, b, c, hidden, chunk_size=None, visible="bernoulli"):
+    """Exact sum over every visible unit i of log p(v_i | v_-i) for binary ``v``, shape (B,)
+    (0/1 for Bernoulli visible units, -1/+1 for spins).
 
-    Flipping unit i changes the hidden input by +-W[:, i], so all flips of a chunk of rows are
+    Flipping unit i changes the hidden input by +-W[:, i] (+-2 W[:, i] for a spin), so all flips of a chunk of rows are
     one broadcast instead of n_visible free-energy evaluations. A chunk holds 64 rows, fewer
     for wide models (at most about ``PLL_TERMS`` terms: 128 MB of float32).
     """
@@ -86,7 +88,10 @@ def pseudo_log_likelihood(v, W, b, c, hidden, chunk_size=None):
     out = torch.empty(v.shape[0], dtype=v.dtype, device=v.device)
     for start in range(0, v.shape[0], chunk_size):
         vc = v[start : start + chunk_size]  # (B, V)
-        sign = 1.0 - 2.0 * vc  # +1 where the flip turns a unit on
+        if visible == "spin":
+            sign = -2.0 * vc  # the change of each spin when it flips
+        else:
+            sign = 1.0 - 2.0 * vc  # +1 where the flip turns a unit on
         x = torch.addmm(c, vc, W.T)  # (B, H)
         x_flip = x[:, None, :] + sign[:, :, None] * W.T[None, :, :]  # (B, V, H)
         hid_flip = hidden.relative_cumulant(x_flip)  # (B, V): c^2 terms cancel in differences

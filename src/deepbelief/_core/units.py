@@ -18,7 +18,8 @@ Adding a kind of unit means writing one class here and registering it in ``UNITS
   states keeps its state one-hot, ``n_values(n_sites) = n_sites * q`` columns, reshaped to
   ``(B, n_sites, q)`` inside the class (softmax over the last axis for ``mean_``, and so on),
   so that weights stay 2-D for the matrix products of CD, AIS and sampling;
-- ``value_range``, the data it accepts, and ``n_states`` (None for continuous units).
+- ``value_range``, the data it accepts, ``data_values`` when training data must hold only
+  some values in it (spins: -1 and +1), and ``n_states`` (None for continuous units).
 
 Every method keeps the exact torch operations the models used before units were classes (their
 results stay equal bit for bit), so some compute one quantity in two ways: ``cumulant`` takes
@@ -39,6 +40,7 @@ class Units:
 
     name = None
     value_range = (-math.inf, math.inf)  # values the data may take
+    data_values = None  # the only values training data may hold (None: any in value_range)
 
     def n_values(self, n_units):
         """Columns a layer of ``n_units`` units takes in a state tensor."""
@@ -197,8 +199,84 @@ class Gaussian(Units):
                           dtype=inputs.dtype, device=inputs.device)
 
 
-BERNOULLI, GAUSSIAN = Bernoulli(), Gaussian()
-UNITS = {u.name: u for u in (BERNOULLI, GAUSSIAN)}
+def _log_2cosh(x):
+    """log(2 cosh x) = |x| + log1p(exp(-2|x|)), without overflow for large |x|."""
+    a = x.abs()
+    return a + torch.log1p(torch.exp(-2 * a))
+
+
+class Spin(Units):
+    """Spin units, s in {-1, +1}: energy -b.s, Gamma(x) = log(2 cosh x), mean tanh(x).
+
+    Training data must hold exactly -1 and +1 (``data_values``): a 0 is most often 0/1 data
+    given to spins by mistake. New data (``transform``, ``free_energy``) may hold means in
+    [-1, 1], as Bernoulli units take grey levels in [0, 1]; values outside are clipped.
+    """
+
+    name = "spin"
+    value_range = (-1.0, 1.0)
+    data_values = (-1.0, 1.0)
+
+    def mean_(self, x):
+        return torch.tanh_(x)
+
+    def sample(self, mean, source, out=None):
+        """States 2 Bernoulli((1 + mean) / 2) - 1; ``source`` as for ``Bernoulli.sample``."""
+        p = (mean + 1).mul_(0.5)
+        if isinstance(source, torch.Generator):
+            s = torch.bernoulli(p, generator=source, out=out)
+        else:
+            s = source.bernoulli(p, out=out)
+        return s.mul_(2).sub_(1)
+
+    def noise(self, shape, source, device):
+        """Each spin +1 or -1 with probability 1/2."""
+        return source.bernoulli(torch.full(shape, 0.5, device=device)).mul_(2).sub_(1)
+
+    def sample_from_inputs(self, x, generator):
+        u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        return torch.lt(u, torch.sigmoid(2 * x)).to(x.dtype).mul_(2).sub_(1)
+
+    def energy(self, x, bias):
+        return -(x @ bias)
+
+    def bias_constant(self, bias):
+        return 0.0
+
+    def cumulant(self, x, bias):
+        return _log_2cosh(x).sum(dim=1)
+
+    def relative_cumulant(self, x):
+        return _log_2cosh(x).sum(dim=-1)
+
+    def annealed_cumulant(self, x, beta, bias_constant):
+        return _log_2cosh(beta * x).sum(dim=1)
+
+    def log_partition(self, bias):
+        return float(_log_2cosh(bias).sum())
+
+    def log_partition_at_zero(self, n_units):
+        return n_units * math.log(2)
+
+    def base_rate_bias(self, mean, eps=0.01):
+        """atanh of ``mean`` clipped to [2 eps - 1, 1 - 2 eps] (Bernoulli's [eps, 1 - eps])."""
+        return torch.atanh(mean.clamp(2 * eps - 1, 1 - 2 * eps))
+
+    def log_prob(self, x, inputs):
+        return (x * inputs - _log_2cosh(inputs)).sum(dim=1)
+
+    def entropy(self, inputs):
+        return (_log_2cosh(inputs) - inputs * torch.tanh(inputs)).sum(dim=1)
+
+    def n_states(self, n_units):
+        return 2**n_units
+
+    def states(self, n_units, start, stop, dtype, device):
+        return BERNOULLI.states(n_units, start, stop, dtype, device).mul_(2).sub_(1)
+
+
+BERNOULLI, GAUSSIAN, SPIN = Bernoulli(), Gaussian(), Spin()
+UNITS = {u.name: u for u in (BERNOULLI, GAUSSIAN, SPIN)}
 
 
 def get_unit(kind, what="units"):

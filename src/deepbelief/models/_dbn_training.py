@@ -9,7 +9,7 @@ from .._core import memory
 from .._core.backend import resolve_device
 from .._core.batches import LiftedRows, is_streamed
 from .._core.precision import check_int8
-from .._core.rbm_math import UNIT_TYPES
+from .._core.rbm_math import STACKED_UNIT_TYPES as UNIT_TYPES
 from .._core.sampled_rows import SampledRows
 from ._layers import expand_per_layer
 from ._stacking import fit_turned_over, kept_rbms

@@ -13,7 +13,7 @@ from .._core.backend import DEVICE_CONSTRAINT, resolve_device
 from .._core.budget import resolve_n_iter
 from .._core.counts import Count
 from .._core.precision import PRECISIONS, compute_dtype, macs_per_product
-from .._core.rbm_math import UNIT_TYPES
+from .._core.rbm_math import STACKED_UNIT_TYPES as UNIT_TYPES
 from ._layers import expand_per_layer
 from .dbn import DBN
 from .modelfile import SaveLoadMixin

@@ -33,7 +33,8 @@ class GenerativeMixin:
         -------
         V : ndarray of shape (n_samples, n_features)
             Sampled visible states in X's float dtype (float64 for other input): 0.0 / 1.0 for
-            Bernoulli units (BernoulliRBM returns them as booleans), real values for Gaussian.
+            Bernoulli units (BernoulliRBM returns them as booleans), -1.0 / 1.0 for spins, real
+            values for Gaussian.
         """
         n_steps = check_count("n_steps", n_steps)
         dtype, v, (W, b, c) = self._fitted_tensors(X)
@@ -44,7 +45,8 @@ class GenerativeMixin:
         return to_numpy(vk).astype(dtype)
 
     def sample(self, n_samples=None, burn_in=1000, *, thin=100, samples_per_chain=1, init="auto",
-               output="mean", return_chain=False, n_steps=None):
+               output="mean", return_chain=False, method="gibbs", n_temperatures=None,
+               betas=None, n_steps=None):
         """Draw from the model with Gibbs chains: a burn-in, then samples every ``thin`` steps.
 
         By default (``init="auto"``) a model trained with PCD starts its chains at the
@@ -78,6 +80,22 @@ class GenerativeMixin:
             sample of the model once the chain has mixed.
         return_chain : bool, default=False
             Also return every step's report, for animations.
+        method : {"gibbs", "pt"}, default="gibbs"
+            "gibbs": one Gibbs chain per sample. "pt": parallel tempering, for models whose
+            plain chains stay in one mode: each chain runs K replicas at inverse temperatures
+            0 < beta_1 < ... < beta_K = 1 (replica k samples exp(-beta_k E(v, h)), the
+            parameters times beta_k), and after every sweep neighbouring replicas swap states
+            with probability min(1, exp(F_i(v_i) + F_j(v_j) - F_i(v_j) - F_j(v_i))) (free
+            energies at beta_i, beta_j; even pairs, then odd pairs, in turn). Returned is the
+            replica at beta = 1. A step costs K Gibbs sweeps plus K - 1 free-energy pairs that
+            reuse the sweeps' products (about K times a Gibbs step). The acceptance rate of
+            each neighbouring pair goes to ``pt_swap_rates_``. Bernoulli and spin units only
+            (ValueError for Gaussian ones).
+        n_temperatures : int, optional
+            K for ``method="pt"``: default 10, with the ladder beta_k = k / K (0.1, 0.2, ...,
+            1).
+        betas : array-like of shape (n_temperatures,), optional
+            The ladder for ``method="pt"`` itself: strictly increasing, above 0, ending at 1.
         n_steps : int, optional
             Deprecated name of ``burn_in``.
 
@@ -88,14 +106,23 @@ class GenerativeMixin:
         chain : ndarray of shape (n_total_steps, n_samples, n_features)
             Only with ``return_chain=True``; ``n_total_steps`` is
             ``burn_in + (samples_per_chain - 1) * thin``, and its last entry is the last sample.
+
+        Notes
+        -----
+        With ``method="pt"`` the call also sets ``pt_swap_rates_``, an ndarray of shape
+        (n_temperatures - 1,): the fraction of proposed swaps accepted between betas[i] and
+        betas[i + 1], over all chains and steps. Rates near 0 mean neighbouring temperatures
+        too far apart (add temperatures); rates near 1 everywhere mean more than needed.
         """
         check_is_fitted(self)
         burn_in = _sampling.deprecated_n_steps(burn_in, n_steps)
+        ladder = _sampling.check_sampler(method, n_temperatures, betas, self.visible, self.hidden)
         init = _sampling.resolve_init(self, init)
         if not isinstance(init, str):
             init = _sampling.dense_rows(self._validate_X(init))
         samples, chain = _sampling.rbm_chains(self, init, n_samples, burn_in, thin,
-                                              samples_per_chain, output, return_chain)
+                                              samples_per_chain, output, return_chain,
+                                              betas=ladder)
         return _sampling.shape_samples(samples, chain, samples_per_chain, return_chain)
 
     def free_energy(self, X):
@@ -114,13 +141,14 @@ class GenerativeMixin:
         return self._map_rows(X, fn).astype(float)
 
     def _has_binary_visibles(self):
-        return self.visible == "bernoulli"
+        return self.visible in ("bernoulli", "spin")
 
     @available_if(_has_binary_visibles)
     def score_samples(self, X):
         """Pseudo-log-likelihood: the sum over every pixel i of ``log p(v_i | v_-i)``, exact.
 
-        Defined for Bernoulli visible units; each row of ``X`` is binarised at 0.5 first.
+        Defined for Bernoulli visible units, each row of ``X`` binarised at 0.5 first, and
+        for spin units, each value taken as its sign (+1 for 0).
         BernoulliRBM's ``score_samples`` estimates the same sum from one pixel picked at
         random per row (``n_features * log p(v_i | v_-i)``, seeded by ``random_state``): on
         binary data its expectation is this value, which is exact and deterministic, at
@@ -136,7 +164,11 @@ class GenerativeMixin:
         -------
         scores : ndarray of shape (n_samples,), float64
         """
-        fn = lambda v, W, b, c: m.pseudo_log_likelihood((v > 0.5).to(v.dtype), W, b, c, self.hidden)  # noqa: E731
+        if self.visible == "spin":
+            fn = lambda v, W, b, c: m.pseudo_log_likelihood(  # noqa: E731
+                (v > 0).to(v.dtype).mul_(2).sub_(1), W, b, c, self.hidden, visible="spin")
+        else:
+            fn = lambda v, W, b, c: m.pseudo_log_likelihood((v > 0.5).to(v.dtype), W, b, c, self.hidden)  # noqa: E731
         return self._map_rows(X, fn).astype(float)
 
     def log_partition(self, base_data=None, n_betas=None, n_runs=100, random_state=None):
@@ -168,7 +200,8 @@ class GenerativeMixin:
 
         log p(x) = -F(x) - log Z with log Z estimated by AIS (``log_partition``), or the
         ``log_z`` given. For Bernoulli visible units ``X`` must hold 0/1 (binarize grey data
-        first, e.g. with ``deepbelief.models.likelihood.binarize``); Gaussian visible units take
+        first, e.g. with ``deepbelief.models.likelihood.binarize``), for spin units -1/+1;
+        Gaussian visible units take
         real values (a density, so the figure is in nats of density).
 
         Parameters

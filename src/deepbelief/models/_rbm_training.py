@@ -64,6 +64,7 @@ class RBMTrainingMixin:
         ramp = momentum_schedule(self.momentum, planned)
         schedule = (ramp + [ramp[-1]] * total)[epochs_before : epochs_before + n_epochs]
         # Gaussian visible units are left to the NaN check: their weights scale with the data.
+        # So are spins (no mean-image baseline for them yet; tanh keeps their means bounded).
         blow_up = reconstruction_check([W] if self.visible == "bernoulli" else [], X)
         bar = progress(
             total=n_epochs * n_batches, desc="RBM", unit="batch", verbose=self.verbose
@@ -114,7 +115,8 @@ class RBMTrainingMixin:
                         chain_end = to_numpy(parallel.gather_rows(torch.from_numpy(chain_end).to(device)))
                     self._store(params, velocity, chains, chain_end)
                 seconds = time.perf_counter() - start
-                pll = None if monitor is None else float(m.pseudo_log_likelihood(monitor, W, b, c, self.hidden).mean())
+                pll = None if monitor is None else float(
+                    m.pseudo_log_likelihood(monitor, W, b, c, self.hidden, visible=self.visible).mean())
                 self._record(epoch, batch_errors, seconds, lr, mom, bar, pll)
                 if callback is not None:
                     callback(self, epoch)
@@ -193,14 +195,16 @@ MONITOR_TERMS = 2**28  # and at most about this many (row, visible, hidden) term
 
 def _monitor_rows(X, visible, n_hidden, device):
     """Evenly spaced training rows, binarised at 0.5, for the pseudo-likelihood that
-    ``verbose=2`` prints per epoch (Bernoulli visible units only; None otherwise). Fixed
+    ``verbose=2`` prints per epoch (Bernoulli and spin visible units; None otherwise). Fixed
     rows and no random numbers: printing never changes the model."""
-    if visible != "bernoulli":
+    if visible not in ("bernoulli", "spin"):
         return None
     n_samples, n_features = X.shape
     cap = max(10, MONITOR_TERMS // (n_features * n_hidden))
     index = np.unique(np.linspace(0, n_samples - 1, min(n_samples, MONITOR_ROWS, cap)).astype(np.int64))
     rows = as_stream(X).rows(index, device) if is_streamed(X) else to_tensor(X[index], device)
+    if visible == "spin":  # training data holds -1 and +1 already
+        return rows.float()
     return (rows > 0.5).float()
 
 

@@ -14,7 +14,7 @@ from .._core import backprop as ft
 from .._core import blowup
 from .._core.backend import RandomSource, check_unit_range, clip_unit_range, resolve_device, to_tensor
 from .._core.batches import dense_blocks
-from .._core.rbm_math import UNIT_TYPES
+from .._core.rbm_math import STACKED_UNIT_TYPES as UNIT_TYPES
 from .._core.threads import limit_threads
 from ._finetuned import FineTunedNet
 from ._layers import layer_sizes

@@ -12,7 +12,7 @@ from .._core.backend import DEVICE_CONSTRAINT, check_unit_range, clip_unit_range
 from .._core.batches import as_stream, check_stream, is_streamed
 from .._core.counts import Count, is_count
 from .._core.precision import RBM_PRECISIONS
-from .._core.rbm_math import UNIT_TYPES
+from .._core.rbm_math import STACKED_UNIT_TYPES as UNIT_TYPES
 from . import likelihood
 from ._dbn_training import PER_LAYER, DBNTrainingMixin
 from ._layers import expand_per_layer, layer_sizes

@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._core import ais, memory
-from .._core.backend import is_binary, make_generator, resolve_device, summed
+from .._core.backend import holds_only, is_binary, make_generator, resolve_device, summed
 from .._core.batches import column_mean, dense_blocks
 from .._core.counts import check_count
 from .._core.progress import progress
@@ -53,13 +53,19 @@ def _rows_to_average(X, device):
 
 
 def _check_binary(X, visible):
-    """log p(x) of Bernoulli units is defined for 0/1 data only; grey levels give no probability.
+    """log p(x) of Bernoulli units is defined for 0/1 data only (spins: -1/+1); grey levels
+    give no probability.
 
     ``X`` is an array or scipy.sparse (``backend.is_binary`` reads its values)."""
     if visible == "bernoulli" and not is_binary(X):
         raise ValueError(
             "X must hold only 0 and 1 for a log-likelihood under bernoulli visible units; "
             "binarize it first (e.g. X > 0.5, or sample pixels with probability X)."
+        )
+    if visible == "spin" and not holds_only(X, (-1.0, 1.0)):
+        raise ValueError(
+            "X must hold only -1 and 1 for a log-likelihood under spin visible units; "
+            "recode 0/1 data as 2 * X - 1, or take signs (np.where(X > 0, 1, -1))."
         )
 
 

@@ -52,11 +52,15 @@ class RBM(
     n_components : int, default=500
         Number of hidden units. (500 features give logistic regression 95.7% on 10,000 MNIST
         images where 256 give 94.8%; ``bench/defaults.py``.)
-    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+    visible : {"bernoulli", "gaussian", "spin"}, default="bernoulli"
         Visible units. Bernoulli units need data in [0, 1]; Gaussian units have unit variance,
-        so standardize real-valued data first.
-    hidden : {"bernoulli", "gaussian"}, default="bernoulli"
-        Hidden units. Gaussian (linear) hiddens suit the code layer of a deep autoencoder.
+        so standardize real-valued data first; spin units take -1 / +1 data (Ising
+        configurations; training data must hold only those two values, new data may hold
+        means in [-1, 1]).
+    hidden : {"bernoulli", "gaussian", "spin"}, default="bernoulli"
+        Hidden units. Gaussian (linear) hiddens suit the code layer of a deep autoencoder;
+        spin hiddens (-1 / +1, mean tanh of the input) keep a spin model's symmetry
+        under v -> -v when the biases are zero.
     method : {"cd", "pcd"}, default="cd"
         Contrastive divergence restarts the chains at the data; persistent CD keeps them running.
     k : int, default=1
@@ -143,6 +147,9 @@ class RBM(
     n_features_in_ : int
     n_iter_ : int
         Epochs trained so far.
+    pt_swap_rates_ : ndarray of shape (n_temperatures - 1,)
+        Only after ``sample(method="pt")``: the fraction of proposed swaps accepted between
+        neighbouring temperatures in the last such call (see ``sample``).
 
     References
     ----------
@@ -320,6 +327,8 @@ class RBM(
         if self.visible == "bernoulli":
             p = np.clip(mean, 0.01, 0.99)
             mean = np.log(p / (1 - p))
+        elif self.visible == "spin":  # tanh(b) = mean, clipped as p above (mean = 2 p - 1)
+            mean = np.arctanh(np.clip(mean, -0.98, 0.98))
         self.intercept_visible_ = mean.astype(np.float32)
         self._velocity = None
         self._persistent = None
