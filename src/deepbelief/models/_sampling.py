@@ -7,7 +7,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .._core import memory
+from .._core import memory, tempering
 from .._core import rbm_math as m
 from .._core.backend import RandomSource, resolve_device, to_numpy, to_tensor
 from .._core.counts import is_count
@@ -96,10 +96,30 @@ def _start(rbm, init, n, W, b, c, source):
     return m.sample_units(m.mean_hiddens(v, W, c, rbm.hidden), rbm.hidden, source)
 
 
+SAMPLERS = ("gibbs", "pt")
+
+
+def check_sampler(method, n_temperatures, betas, visible, hidden):
+    """The ladder of inverse temperatures for ``method="pt"`` (``_core/tempering``), None for
+    "gibbs"; ValueError naming the parameter for anything else."""
+    if method not in SAMPLERS:
+        raise ValueError(f"method must be 'gibbs' (plain Gibbs chains) or 'pt' (parallel "
+                         f"tempering), got {method!r}.")
+    if method == "gibbs":
+        if n_temperatures is not None or betas is not None:
+            raise ValueError("n_temperatures and betas set the ladder of parallel tempering: "
+                             "pass method='pt' with them, or leave them out.")
+        return None
+    tempering.check_units(visible, hidden)
+    return tempering.check_ladder(n_temperatures, betas)
+
+
 def rbm_chains(rbm, init, n_samples, burn_in, thin, samples_per_chain, output, return_chain,
-               owner=None):
+               owner=None, betas=None):
     """What ``RBM.sample`` returns; ``init`` is checked already (``resolve_init``). ``owner``
     is the model sampled (a DBN whose top RBM ``rbm`` is), for messages; default ``rbm``.
+    ``betas``, a checked ladder (``check_sampler``), runs parallel tempering; its swap rates
+    go to ``rbm.pt_swap_rates_``.
 
     Returns ``(samples, chain)``: samples of shape (samples_per_chain, n, n_features) and the
     report of every step (n_steps, n, n_features) or None.
@@ -107,15 +127,23 @@ def rbm_chains(rbm, init, n_samples, burn_in, thin, samples_per_chain, output, r
     check_chain_settings(burn_in, thin, samples_per_chain, output)
     n = n_chains(init, n_samples)
     device = resolve_device(rbm.device)
-    check_memory(owner or rbm, n, rbm.components_.shape[::-1], burn_in, thin, samples_per_chain,
-                 return_chain, device)
+    replicas = 1 if betas is None else len(betas)
+    check_memory(owner or rbm, n * replicas, rbm.components_.shape[::-1], burn_in, thin,
+                 samples_per_chain, return_chain, device)
     source = RandomSource(rbm.random_state_, device)
     W, b, c = (to_tensor(p, device) for p in rbm._param_arrays())
     steps = []
     with torch.inference_mode(), limit_threads(rbm.n_jobs):
         h = _start(rbm, init, n, W, b, c, source)
-        kept = run_chains(h, W, b, c, rbm.visible, rbm.hidden, source, burn_in, thin,
-                          samples_per_chain, output, record=steps.append if return_chain else None)
+        if betas is None:
+            kept = run_chains(h, W, b, c, rbm.visible, rbm.hidden, source, burn_in, thin,
+                              samples_per_chain, output,
+                              record=steps.append if return_chain else None)
+        else:
+            v = m.sample_units(m.mean_visibles(h, W, b, rbm.visible), rbm.visible, source)
+            kept, rbm.pt_swap_rates_ = tempering.run_tempered_chains(
+                v, W, b, c, rbm.visible, rbm.hidden, source, betas, burn_in, thin,
+                samples_per_chain, output, record=steps.append if return_chain else None)
     chain = np.stack([to_numpy(s) for s in steps]).astype(float) if return_chain else None
     return to_numpy(kept).astype(float), chain
 
