@@ -299,3 +299,30 @@ def test_real_mnist():
         if path.suffix == ".gz":
             content = gzip.decompress(content)
         assert hashlib.sha256(content).hexdigest() == digest, path
+
+
+def test_a_symlink_swapped_in_at_the_temporary_name_is_never_written_or_cached(tmp_path, monkeypatch,
+                                                                                 ds_server, ds_fake):
+    # Someone who can write the data folder replaces the download's temporary file by a symlink
+    # to a file of theirs mid-download: the download writes through its own descriptor, so their
+    # file is untouched, and the swapped name is neither trusted nor renamed into the cache.
+    url, _ = ds_server
+    use_mirrors(monkeypatch, url + "/good/")
+    home = tmp_path / "home"
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("precious")
+    fetch = mnist_module._fetch_verified
+
+    def swapped(url, out, sha256, verbose):
+        (temporary,) = [p for p in home.iterdir() if p.name.endswith(".part")]
+        temporary.unlink()
+        temporary.symlink_to(theirs)
+        return fetch(url, out, sha256, verbose)
+
+    monkeypatch.setattr(mnist_module, "_fetch_verified", swapped)
+    with pytest.raises(OSError, match="replaced while downloading"):
+        load_mnist(data_home=home, verbose=0)
+    assert theirs.read_text() == "precious"
+    left = list(home.iterdir())
+    assert not any(p.name.endswith(".gz") for p in left)  # nothing cached
+    assert left and all(p.is_symlink() and p.resolve() == theirs for p in left)  # theirs, left alone

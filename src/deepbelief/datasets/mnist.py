@@ -5,6 +5,7 @@ import hashlib
 import http.client
 import os
 import re
+import stat
 import tempfile
 import urllib.request
 import zlib
@@ -177,24 +178,47 @@ def download_file(name, directory, verbose=1):
     failures = []
     for mirror in MNIST_MIRRORS:
         url = mirror.rstrip("/") + "/" + filename
+        # Written and checked through the descriptor mkstemp made, never reopened by name, and
+        # renamed only while the name is still that file: a symlink or file swapped in at the
+        # temporary name is neither written, trusted nor moved into the cache.
         fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=directory)
-        os.close(fd)
         tmp = Path(tmp)
         try:
-            reason = _fetch_verified(url, tmp, MNIST_FILES[name], verbose)
-            if reason is None:
-                os.replace(tmp, directory / filename)
-                return directory / filename
+            with os.fdopen(fd, "w+b") as file:
+                reason = _fetch_verified(url, file, MNIST_FILES[name], verbose)
+                if reason is None and not _is_file(tmp, file):
+                    reason = f"its temporary file {tmp} was replaced while downloading"
+                if reason is None:
+                    os.replace(tmp, directory / filename)
+                    return directory / filename
             failures.append((url, reason))
         finally:
-            tmp.unlink(missing_ok=True)  # no-op after a successful rename
+            if _is_file(tmp, None):
+                tmp.unlink(missing_ok=True)  # no-op after a successful rename
     raise _download_failed(filename, directory, failures)
 
 
-def _fetch_verified(url, path, sha256, verbose):
-    """Download ``url`` to ``path``; return None if its content hashes to ``sha256``, else why not."""
+def _is_file(path, file):
+    """Whether ``path`` is still the regular file open as ``file`` (any regular file if None)."""
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(path, "wb") as out:
+        seen = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(seen.st_mode):
+        return False
+    if file is None:
+        return True
+    held = os.fstat(file.fileno())
+    return (seen.st_dev, seen.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _fetch_verified(url, out, sha256, verbose):
+    """Download ``url`` into the open file ``out``; return None if its content hashes to
+    ``sha256``, else why not."""
+    try:
+        out.seek(0)
+        out.truncate()
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             with progress(
                 total=response.length, desc=url.rsplit("/", 1)[-1], unit="B",
                 verbose=verbose, unit_scale=True,
@@ -202,7 +226,10 @@ def _fetch_verified(url, path, sha256, verbose):
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     bar.update(len(chunk))
-        digest = _content_sha256(path)
+        out.flush()
+        os.fsync(out.fileno())
+        out.seek(0)
+        digest = _stream_sha256(out)
     except _MIRROR_ERRORS as exc:
         return f"{type(exc).__name__}: {exc}"
     if digest != sha256:
@@ -210,14 +237,16 @@ def _fetch_verified(url, path, sha256, verbose):
     return None
 
 
-def _content_sha256(path):
-    """sha256 hex digest of the file's content, decompressed first if it is gzipped."""
+def _stream_sha256(raw):
+    """sha256 hex digest of an open binary file from where it stands, decompressed first if
+    it is gzipped."""
+    start = raw.tell()
+    gzipped = raw.read(2) == b"\x1f\x8b"
+    raw.seek(start)
+    stream = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
     digest = hashlib.sha256()
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-    with (gzip.open if gzipped else open)(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
