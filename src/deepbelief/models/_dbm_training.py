@@ -78,15 +78,14 @@ class DBMTrainingMixin:
                     _refresh(low_b, biases)
                     bar.update(1)
                 batch_errors = to_numpy(errors).astype(float).tolist()
+                fix = lower(("learning_rate", self.learning_rate), ("momentum", mom))
                 if not (all(torch.isfinite(W).all() for W in weights)
                         and np.all(np.isfinite(batch_errors))):
                     raise FloatingPointError(
                         f"DBM training diverged in epoch {epoch + 1} (weights or reconstruction "
-                        f"error became NaN or infinite): lower learning_rate (now "
-                        f"{self.learning_rate:g}) or momentum (now {mom:g})."
+                        f"error became NaN or infinite): {fix}."
                     )
-                blow_up(float(np.mean(batch_errors)), f"DBM training blew up in epoch {epoch + 1}",
-                        lower(("learning_rate", self.learning_rate), ("momentum", mom)))
+                blow_up(float(np.mean(batch_errors)), f"DBM training blew up in epoch {epoch + 1}", fix)
                 self._store(weights, biases, velocity, chains)
                 self.layer_means_ = [to_numpy(s / n_samples).astype(np.float32) for s in sums]
                 self._record(epoch, batch_errors, time.perf_counter() - start, lr, mom, bar)
